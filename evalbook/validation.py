@@ -1,0 +1,103 @@
+"""Checks on the basic data that do not belong to any one indicator."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from . import contract as C
+from .findings import ERROR, HINT
+from .inputs import Inputs
+from .numbers import fmt_money, fmt_pct, fmt_score
+
+TOLERANCE = Fraction(1, 100)  # 万元: a sum may differ by at most one cent of 万元
+
+# total = sum of parts, checked in every column
+SUM_RULES = (
+    ("三公经费", ("公务用车经费", "出国经费", "公务接待")),
+    ("公务用车经费", ("公车购置", "公车运行维护")),
+    ("公用经费", ("办公经费", "水电差旅费", "会议培训费", "其他公用经费")),
+)
+
+PLAUSIBLE_RATE = Fraction(3)  # above 300% a rate is more likely a typo than a fact
+
+
+def check_basic_data(inputs: Inputs) -> None:
+    _check_signs(inputs)
+    _check_whole(inputs)
+    _check_sums(inputs)
+    _check_project_detail(inputs)
+    _check_balance(inputs)
+
+
+def _check_signs(inputs: Inputs) -> None:
+    for name in C.NUMBER_INPUTS + (C.PERCENT_INPUT,):
+        value = inputs.value(name)
+        if value is not None and value < 0 and name not in C.MAY_BE_NEGATIVE:
+            inputs.report(ERROR, name, f"{inputs.where(name)}为负数{fmt_money(value)}，应填写不小于0的数")
+
+
+def _check_whole(inputs: Inputs) -> None:
+    for name in C.HEADCOUNT + (C.COUNT_INPUT,):
+        value = inputs.value(name)
+        if value is not None and value.denominator != 1:
+            unit = "人数" if name in C.HEADCOUNT else "例数"
+            inputs.report(ERROR, name, f"{inputs.where(name)}为{fmt_score(value)}，{unit}应为整数")
+
+
+def _check_sums(inputs: Inputs) -> None:
+    for total, parts in SUM_RULES:
+        for period in C.PERIODS:
+            total_name = f"{total}_{period}"
+            stated = inputs.value(total_name)
+            values = [inputs.value(f"{p}_{period}") for p in parts]
+            if stated is None or all(v is None for v in values):
+                continue
+            computed = sum((v for v in values if v is not None), Fraction(0))
+            if abs(stated - computed) > TOLERANCE:
+                parts_text = "+".join(parts)
+                inputs.report(
+                    ERROR, total_name,
+                    f"{inputs.where(total_name)}为{fmt_money(stated)}，但{parts_text}（{period}）合计为"
+                    f"{fmt_money(computed)}，相差{fmt_money(stated - computed)}万元",
+                )
+
+
+def _check_project_detail(inputs: Inputs) -> None:
+    """项目支出 detail rows are optional; when filled they should add up (advisory)."""
+    for period in C.PERIODS:
+        total_name = f"项目支出_{period}"
+        stated = inputs.value(total_name)
+        values = [inputs.value(f"{p}_{period}") for p in C.PROJECT_DETAIL_ITEMS]
+        if stated is None or all(v is None for v in values):
+            continue
+        computed = sum((v for v in values if v is not None), Fraction(0))
+        if abs(stated - computed) > TOLERANCE:
+            inputs.report(
+                HINT, total_name,
+                f"{inputs.where(total_name)}为{fmt_money(stated)}，分项（业务工作专项+运行维护专项+省市级专项资金）"
+                f"合计为{fmt_money(computed)}，请核对",
+            )
+
+
+def _check_balance(inputs: Inputs) -> None:
+    parts = [inputs.value(n) for n in ("上年结转", "年初预算", "本年追加预算")]
+    balance = inputs.value("年末结余")
+    if balance is None or any(p is None for p in parts):
+        return
+    available = sum(parts, Fraction(0))
+    if balance > available:
+        inputs.report(
+            HINT, "年末结余",
+            f"{inputs.where('年末结余')}为{fmt_money(balance)}，超过可用资金（上年结转+年初预算+本年追加预算）"
+            f"{fmt_money(available)}，请核对",
+            stop=False,
+        )
+
+
+def check_plausible_rate(inputs: Inputs, key: str, value: Fraction, names: tuple[str, ...]) -> None:
+    if value > PLAUSIBLE_RATE:
+        inputs.report(
+            HINT, names[0],
+            f"{key}为{fmt_pct(value)}，超过300%，请核对{'、'.join(inputs.where(n) for n in names)}是否填错单位或位数",
+            stop=False,
+        )
