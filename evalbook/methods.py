@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from . import rules as R
-from .numbers import fmt_pct, fmt_points, fmt_score
+from .numbers import fmt_pct, fmt_points, fmt_score, fmt_threshold
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,9 @@ def _deduct(rule: R.Rule, amount: Fraction, verb: str) -> Scored:
 def score_over(rule: R.Rule, value: Fraction) -> Scored:
     excess = value - rule.base
     if excess <= 0:
-        return Scored(rule.weight, f"，未超过{fmt_pct(rule.base)}，得满分{fmt_score(rule.weight)}分")
+        return Scored(rule.weight, f"，未超过{fmt_threshold(rule.base)}，得满分{fmt_score(rule.weight)}分")
     lead = f"超出{fmt_points(excess)}个百分点" if rule.base == 1 else \
-        f"高于{fmt_pct(rule.base)}达{fmt_points(excess)}个百分点"
+        f"高于{fmt_threshold(rule.base)}达{fmt_points(excess)}个百分点"
     scored = _deduct(rule, excess, "超")
     return Scored(scored.score, f"，{lead}，{scored.text}")
 
@@ -65,18 +65,18 @@ def score_over(rule: R.Rule, value: Fraction) -> Scored:
 def score_under(rule: R.Rule, value: Fraction) -> Scored:
     shortfall = rule.base - value
     if shortfall <= 0:
-        return Scored(rule.weight, f"，达到{fmt_pct(rule.base)}，得满分{fmt_score(rule.weight)}分")
+        return Scored(rule.weight, f"，达到{fmt_threshold(rule.base)}，得满分{fmt_score(rule.weight)}分")
     scored = _deduct(rule, shortfall, "低")
-    return Scored(scored.score, f"，低于{fmt_pct(rule.base)}达{fmt_points(shortfall)}个百分点，{scored.text}")
+    return Scored(scored.score, f"，低于{fmt_threshold(rule.base)}达{fmt_points(shortfall)}个百分点，{scored.text}")
 
 
 def score_deviation(rule: R.Rule, value: Fraction) -> Scored:
     gap = abs(value - rule.base)
     if gap == 0:
-        return Scored(rule.weight, f"，等于{fmt_pct(rule.base)}，得满分{fmt_score(rule.weight)}分")
+        return Scored(rule.weight, f"，等于{fmt_threshold(rule.base)}，得满分{fmt_score(rule.weight)}分")
     direction = "超过" if value > rule.base else "低于"
     scored = _deduct(rule, gap, "偏离")
-    return Scored(scored.score, f"，{direction}{fmt_pct(rule.base)}达{fmt_points(gap)}个百分点，{scored.text}")
+    return Scored(scored.score, f"，{direction}{fmt_threshold(rule.base)}达{fmt_points(gap)}个百分点，{scored.text}")
 
 
 def score_bands(rule: R.Rule, value: Fraction) -> Scored:

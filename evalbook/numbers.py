@@ -188,6 +188,11 @@ def fmt_pct(value: Fraction) -> str:
     return f"{_round(value * 100, 2):.2f}%"
 
 
+def fmt_threshold(value: Fraction) -> str:
+    """A rule's threshold as written in rules: 1 → '100%', 0.305 → '30.5%'."""
+    return f"{fmt_score(value * 100)}%"
+
+
 def fmt_points(value: Fraction) -> str:
     """Percentage points without trailing zeros: '24.58', '5'."""
     return fmt_score(value * 100)

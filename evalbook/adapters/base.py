@@ -1,0 +1,33 @@
+"""What the scoring service needs from a workbook, whichever library holds it."""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Protocol, Sequence
+
+from ..findings import CellRef
+
+
+class WorkbookUnusable(Exception):
+    """The file cannot be scored at all (exit code 2); the message is for the accountant."""
+
+
+class Book(Protocol):
+    """A workbook seen through its defined names.
+
+    Values come back as Python scalars (None, float, int, str, bool, datetime) or
+    `numbers.ExcelError` for error cells.  Written strings are always literal text.
+    """
+
+    def locate(self, name: str) -> CellRef | None: ...
+
+    def read_values(self, names: Iterable[str]) -> dict[str, object]: ...
+
+    def read_range(self, name: str) -> tuple[CellRef, list[tuple]]:
+        """The rows of a named range and its top-left cell."""
+
+    def write_values(self, values: Mapping[str, object]) -> None: ...
+
+    def write_rows(self, name: str, rows: Sequence[Sequence[object]]) -> None:
+        """Rows written from the named cell downwards, replacing what a previous run wrote."""
+
+    def save(self) -> None: ...

@@ -1,0 +1,56 @@
+"""Turn openpyxl's .xlsx package into the macro-enabled template: VBA project and ribbon added,
+content types and relationships set, every zip entry dated alike so builds are reproducible."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+MACRO_MAIN = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+PLAIN_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+VBA_TYPE = "application/vnd.ms-office.vbaProject"
+VBA_REL = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
+UI_REL = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
+RIBBON_PART = "customUI/customUI14.xml"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def make_xlsm(xlsx: bytes, vba_project: bytes | None, ribbon_xml: bytes | None) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    parts = {name: source.read(name) for name in source.namelist()}
+    parts["[Content_Types].xml"] = _content_types(parts["[Content_Types].xml"], vba_project is not None)
+    if vba_project is not None:
+        parts["xl/vbaProject.bin"] = vba_project
+        parts["xl/_rels/workbook.xml.rels"] = _add_relationship(
+            parts["xl/_rels/workbook.xml.rels"], "rIdVBA", VBA_REL, "vbaProject.bin")
+    if ribbon_xml is not None:
+        parts[RIBBON_PART] = ribbon_xml
+        parts["_rels/.rels"] = _add_relationship(parts["_rels/.rels"], "rIdRibbon", UI_REL, RIBBON_PART)
+    order = ["[Content_Types].xml", "_rels/.rels"] + sorted(n for n in parts if n not in
+                                                            ("[Content_Types].xml", "_rels/.rels"))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in order:
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, parts[name])
+    return out.getvalue()
+
+
+def _content_types(xml: bytes, with_vba: bool) -> bytes:
+    text = xml.decode("utf-8")
+    text = text.replace(PLAIN_MAIN, MACRO_MAIN)
+    if with_vba and 'Extension="bin"' not in text:
+        text = text.replace("<Default ", f'<Default Extension="bin" ContentType="{VBA_TYPE}"/><Default ', 1)
+    return text.encode("utf-8")
+
+
+def _add_relationship(xml: bytes, rel_id: str, rel_type: str, target: str) -> bytes:
+    text = xml.decode("utf-8")
+    if rel_type in text:
+        text = re.sub(rf'<Relationship[^>]*Type="{re.escape(rel_type)}"[^>]*/>', "", text)
+    rel = f'<Relationship Id="{rel_id}" Type="{rel_type}" Target="{target}"/>'
+    text = text.replace("</Relationships>", rel + "</Relationships>")
+    return text.encode("utf-8")

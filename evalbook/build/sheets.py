@@ -1,0 +1,163 @@
+"""Lay the template's sheets out with openpyxl, from `evalbook.layout`.
+
+Produces a plain .xlsx package in memory; `evalbook.build.package` then makes it macro-enabled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Mapping
+
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.utils import quote_sheetname
+
+from .. import layout as L
+
+FIXED_TIME = dt.datetime(2021, 1, 1)  # reproducible builds: no build-time timestamps
+
+_THIN = Side(style="thin", color="808080")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_FONT = "等线"
+STYLES = {
+    L.TITLE: dict(font=Font(name=_FONT, size=16, bold=True), alignment=Alignment(horizontal="center",
+                                                                                 vertical="center")),
+    L.HEADER: dict(font=Font(name=_FONT, bold=True), fill=PatternFill("solid", fgColor="D9D9D9"),
+                   border=_BORDER, alignment=Alignment(horizontal="center", vertical="center", wrap_text=True)),
+    L.SECTION: dict(font=Font(name=_FONT, bold=True), border=_BORDER,
+                    alignment=Alignment(vertical="center", wrap_text=True)),
+    L.LABEL: dict(font=Font(name=_FONT), border=_BORDER, alignment=Alignment(vertical="center")),
+    L.TEXT: dict(font=Font(name=_FONT, size=10), border=_BORDER, alignment=Alignment(vertical="top")),
+    L.INPUT: dict(font=Font(name=_FONT, color="1F3864"), fill=PatternFill("solid", fgColor="FFF2CC"),
+                  border=_BORDER, alignment=Alignment(vertical="center")),
+    L.OUTPUT: dict(font=Font(name=_FONT), fill=PatternFill("solid", fgColor="DDEBF7"), border=_BORDER,
+                   alignment=Alignment(vertical="center")),
+    L.NOTE: dict(font=Font(name=_FONT, size=9, color="595959"), alignment=Alignment(vertical="center")),
+}
+ERROR_FILL = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
+ERROR_FONT = Font(color="9C0006", bold=True)
+
+
+def _style(cell, spec: L.Cell) -> None:
+    style = STYLES[spec.style]
+    cell.font = style["font"]
+    if "fill" in style:
+        cell.fill = style["fill"]
+    if "border" in style:
+        cell.border = style["border"]
+    align = style["alignment"]
+    cell.alignment = Alignment(horizontal=align.horizontal, vertical=align.vertical,
+                               wrap_text=spec.wrap or align.wrap_text)
+    if spec.number_format:
+        cell.number_format = spec.number_format
+
+
+def build_workbook(values: Mapping[str, object] | None = None,
+                   comments: Mapping[str, str] | None = None) -> Workbook:
+    """The template as an openpyxl Workbook; `values` fills named input cells (for examples)."""
+    values = values or {}
+    comments = comments or {}
+    wb = Workbook()
+    wb.remove(wb.active)
+    wb.code_name = "ThisWorkbook"
+    wb.properties.creator = "evalbook"
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+    wb.properties.lastModifiedBy = "evalbook"
+    seen_values = set()
+    for spec in L.sheets():
+        ws = wb.create_sheet(spec.title)
+        ws.sheet_properties.codeName = spec.code_name
+        if spec.hidden:
+            ws.sheet_state = "hidden"
+        for col, width in spec.widths.items():
+            ws.column_dimensions[col].width = width
+        for row, height in spec.heights.items():
+            ws.row_dimensions[row].height = height
+        lists: dict[tuple[str, ...], list[str]] = {}
+        for c in spec.cells:
+            cell = ws[c.ref]
+            value = values.get(c.name, c.value) if c.name else c.value
+            if c.name in values:
+                seen_values.add(c.name)
+            cell.value = value
+            if isinstance(value, str) and value.startswith("=") and c.style != L.NOTE:
+                cell.data_type = "s"  # labels are never formulas
+            _style(cell, c)
+            if c.merge:
+                ws.merge_cells(f"{c.ref}:{c.merge}")
+                _border_merged(ws, c)
+            if c.name:
+                ref = f"{quote_sheetname(spec.title)}!${_col(c.ref)}${_row(c.ref)}"
+                wb.defined_names[c.name] = DefinedName(c.name, attr_text=ref)
+                if c.name in comments:
+                    cell.comment = Comment(comments[c.name], "evalbook")
+            if c.choices:
+                lists.setdefault(c.choices, []).append(c.ref)
+        for choices, refs in lists.items():
+            dv = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True,
+                                showErrorMessage=True, errorTitle="请从下拉列表选择",
+                                error="请选择：" + "、".join(choices))
+            for ref in refs:
+                dv.add(ref)
+            ws.add_data_validation(dv)
+        for name, area in spec.ranges.items():
+            first, last = area.split(":")
+            ref = f"{quote_sheetname(spec.title)}!${_col(first)}${_row(first)}:${_col(last)}${_row(last)}"
+            wb.defined_names[name] = DefinedName(name, attr_text=ref)
+        if spec.highlight_range:
+            # A cell named in 校验结果 with 错误 lights up; the marks live only in 校验结果, so
+            # clearing that table clears them and no input cell's own format is ever changed.
+            top = spec.highlight_range.split(":")[0]
+            formula = (f'COUNTIFS(校验_级别,"错误",校验_工作表,"{spec.title}",'
+                       f'校验_单元格,ADDRESS(ROW({top}),COLUMN({top}),4))>0')
+            ws.conditional_formatting.add(
+                spec.highlight_range, FormulaRule(formula=[formula], fill=ERROR_FILL, font=ERROR_FONT,
+                                                  stopIfTrue=False))
+        if spec.freeze:
+            ws.freeze_panes = spec.freeze
+        if spec.print_area:
+            ws.print_area = spec.print_area
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.orientation = "landscape" if spec.landscape else "portrait"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_options.horizontalCentered = True
+        ws.page_margins.left = ws.page_margins.right = 0.4
+    unknown = set(values) - seen_values
+    if unknown:
+        raise KeyError(f"no input cell named {sorted(unknown)}")
+    return wb
+
+
+def _border_merged(ws, spec: L.Cell) -> None:
+    """openpyxl draws a merged block's border only on its first cell; draw it all round."""
+    style = STYLES[spec.style]
+    if "border" not in style:
+        return
+    for row in ws[f"{spec.ref}:{spec.merge}"]:
+        for cell in row:
+            cell.border = style["border"]
+            if "fill" in style:
+                cell.fill = style["fill"]
+
+
+def _col(ref: str) -> str:
+    return "".join(ch for ch in ref if ch.isalpha())
+
+
+def _row(ref: str) -> str:
+    return "".join(ch for ch in ref if ch.isdigit())
+
+
+def workbook_bytes(values=None, comments=None) -> bytes:
+    wb = build_workbook(values, comments)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,172 @@
+"""The `evalbook` command: score, check and create workbooks without Excel.
+
+Exit codes: 0 scored cleanly; 1 scored, with 错误 findings; 2 the file is unusable.
+Every failure is one Chinese line on stderr, never a traceback (set EVALBOOK_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .adapters.base import WorkbookUnusable
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own English usage errors exit 2 too
+        self.print_usage(sys.stderr)
+        print(f"evalbook: 参数有误：{message}", file=sys.stderr)
+        sys.exit(EXIT_UNUSABLE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="evalbook", description="部门整体支出绩效评价：校验基础数据并按评分规则计分")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
+
+    score = sub.add_parser("score", help="校验并评分，把得分、扣分说明和校验结果写回工作簿")
+    score.add_argument("book", help="工作簿（.xlsm/.xlsx）")
+    score.add_argument("-o", "--output", help="另存为此文件（默认写回原文件）")
+    score.add_argument("--json", action="store_true", help="在标准输出打印JSON结果")
+
+    check = sub.add_parser("check", help="只校验，不写入任何文件")
+    check.add_argument("book")
+    check.add_argument("--json", action="store_true")
+
+    new = sub.add_parser("new", help="生成一份新的空白模板")
+    new.add_argument("output", help="新文件路径（.xlsm）")
+    new.add_argument("--force", action="store_true", help="目标已存在时覆盖")
+
+    for name, handler in _extra_commands().items():
+        handler(sub)
+    return parser
+
+
+def _extra_commands() -> dict:
+    """Commands that live in their own modules register here."""
+    found = {}
+    try:
+        from . import batch
+    except ImportError:
+        batch = None
+    if batch is not None and hasattr(batch, "register"):
+        found["batch"] = batch.register
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError):
+            pass
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args) if hasattr(args, "handler") else _dispatch(args)
+    except WorkbookUnusable as exc:
+        print(f"evalbook: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        print("evalbook: 已中断，文件未被改动", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug of ours must still not show a traceback to an accountant
+        if os.environ.get("EVALBOOK_DEBUG"):
+            raise
+        book = getattr(args, "book", None) or getattr(args, "output", None) or ""
+        print(f"evalbook: 处理“{Path(str(book)).name}”时发生意外错误（{type(exc).__name__}），文件未被改动；"
+              f"请把该文件发给技术支持", file=sys.stderr)
+        return EXIT_UNUSABLE
+
+
+def _dispatch(args) -> int:
+    if args.command == "score":
+        return cmd_score(args)
+    if args.command == "check":
+        return cmd_check(args)
+    if args.command == "new":
+        return cmd_new(args)
+    raise AssertionError(args.command)
+
+
+def cmd_score(args) -> int:
+    from .adapters.xlsx import XlsxBook
+    from .service import exit_code, score_book
+
+    with XlsxBook(args.book) as book:
+        evaluation = score_book(book)
+        target = book.save(args.output)
+    _report(evaluation, args.json, written=target)
+    return exit_code(evaluation)
+
+
+def cmd_check(args) -> int:
+    from .adapters.xlsx import XlsxBook
+    from .service import exit_code, read_evaluation
+
+    with XlsxBook(args.book) as book:
+        evaluation = read_evaluation(book)
+    _report(evaluation, args.json, written=None)
+    return exit_code(evaluation)
+
+
+def cmd_new(args) -> int:
+    from .build.template import build_template_bytes
+    from .adapters.package import writable_check
+
+    target = Path(args.output)
+    if target.exists() and not args.force:
+        raise WorkbookUnusable(f"文件“{target.name}”已存在；如需覆盖请加 --force")
+    writable_check(target)
+    write_atomically(target, build_template_bytes())
+    print(f"已生成空白模板：{target}")
+    return EXIT_OK
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    import tempfile
+
+    fd, temp = tempfile.mkstemp(prefix=".~evalbook-", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def _report(evaluation, as_json: bool, written) -> None:
+    if as_json:
+        json.dump(evaluation.as_dict(), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return
+    from .numbers import fmt_score
+
+    unit = evaluation.unit or "（未填报单位）"
+    print(f"{unit}  部门整体支出绩效评价")
+    for r in evaluation.indicators:
+        score = "待补充" if r.score is None else fmt_score(r.score)
+        weight = "" if r.weight is None else fmt_score(r.weight)
+        print(f"  {r.key:<10}\t{score:>6} / {weight:<3}\t{r.explanation}")
+    total = evaluation.total
+    print(f"总分：{'待补充' if total is None else fmt_score(total)}  等级：{evaluation.grade or '待补充'}")
+    print(f"错误{evaluation.errors}项，提示{evaluation.hints}项")
+    for f in evaluation.findings:
+        where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet
+        print(f"  [{f.severity}] {where} {f.message}")
+    if written is not None:
+        print(f"已写入：{written}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""Where everything stands in the template: sheets, cells, labels, styles and defined names.
+
+Pure data (no workbook library): the build script turns it into the xlsm, and tests use it to
+know which cells are inputs.  Labels follow the seed document so accountants recognise it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import catalogue
+from . import contract as C
+from . import rules as R
+
+# style keys understood by the builder
+TITLE, HEADER, LABEL, TEXT, INPUT, OUTPUT, NOTE, SECTION = (
+    "title", "header", "label", "text", "input", "output", "note", "section")
+
+MONEY_FMT = "0.00"
+RATE_FMT = "0.00%"
+COUNT_FMT = "0"
+SCORE_FMT = "0.00"
+
+
+@dataclass
+class Cell:
+    ref: str
+    value: object = None
+    style: str = TEXT
+    name: str | None = None  # workbook-scope defined name
+    merge: str | None = None  # bottom-right cell of a merged block starting here
+    number_format: str | None = None
+    choices: tuple[str, ...] = ()  # dropdown list
+    wrap: bool = False
+
+
+@dataclass
+class Sheet:
+    title: str
+    code_name: str
+    cells: list[Cell] = field(default_factory=list)
+    widths: dict[str, float] = field(default_factory=dict)
+    heights: dict[int, float] = field(default_factory=dict)
+    landscape: bool = True
+    print_area: str = ""
+    freeze: str | None = None
+    hidden: bool = False
+    # ranges where a cell listed in 校验结果 with 错误 lights up
+    highlight_range: str = ""
+    # extra defined names pointing at ranges (name → "A1:B2")
+    ranges: dict[str, str] = field(default_factory=dict)
+
+    def add(self, *cells: Cell) -> None:
+        self.cells.extend(cells)
+
+
+def _score_sheet() -> Sheet:
+    s = Sheet(C.SCORE_SHEET, "shtScore", freeze="D4", highlight_range="A1:L80")
+    s.widths = {"A": 7, "B": 9, "C": 14, "D": 6, "E": 38, "F": 34, "G": 8, "H": 11, "I": 8, "J": 46,
+                "K": 30, "L": 9}
+    s.add(Cell("A1", "部门整体支出绩效评价指标评分表", TITLE, merge="L1"))
+    s.add(Cell("A2", "校验状态", LABEL, merge="B2"),
+          Cell("C2", "尚未校验：填好基础数据表后，点击功能区“绩效评价”中的“校验并评分”。", OUTPUT,
+               name=C.STATUS, merge="L2"))
+    headers = ("一级指标", "二级指标", "三级指标", "分值", "评价标准", "指标说明", "自评得分", "计算值", "得分",
+               "扣分说明", "评价要素", "填报")
+    s.add(*(Cell(f"{col}3", text, HEADER, wrap=True) for col, text in zip("ABCDEFGHIJKL", headers)))
+    row = 4
+    level_spans: dict[tuple[str, str], list[int]] = {}
+    for ind in catalogue.INDICATORS:
+        items = _qualitative_items(ind)
+        first, last = row, row + max(1, len(items)) - 1
+        level_spans.setdefault((ind.level1, ""), []).extend([first, last])
+        level_spans.setdefault((ind.level1, ind.level2), []).extend([first, last])
+
+        def span(col: str) -> str | None:
+            return f"{col}{last}" if last > first else None
+
+        s.add(
+            Cell(f"C{first}", ind.title, LABEL, merge=span("C"), wrap=True),
+            Cell(f"D{first}", ind.weight, OUTPUT, name=f"分值_{ind.key}", merge=span("D"), number_format="0.##"),
+            Cell(f"E{first}", ind.criteria, TEXT, merge=span("E"), wrap=True),
+            Cell(f"F{first}", ind.note, TEXT, merge=span("F"), wrap=True),
+            Cell(f"G{first}", None, INPUT, name=C.self_score_name(ind.key), merge=span("G"),
+                 number_format=SCORE_FMT),
+            Cell(f"H{first}", None, OUTPUT, name=C.value_name(ind.key), merge=span("H"),
+                 number_format=_value_format(ind)),
+            Cell(f"I{first}", None, OUTPUT, name=C.score_name(ind.key), merge=span("I"), number_format=SCORE_FMT),
+            Cell(f"J{first}", None, OUTPUT, name=C.note_name(ind.key), merge=span("J"), wrap=True),
+        )
+        if items:
+            for offset, (label, name, fmt, choices) in enumerate(items):
+                s.add(Cell(f"K{row + offset}", label, LABEL, wrap=True),
+                      Cell(f"L{row + offset}", None, INPUT, name=name, number_format=fmt, choices=choices))
+        else:
+            s.add(Cell(f"K{row}", "按基础数据表计算", NOTE), Cell(f"L{row}", None, NOTE))
+        for r in range(first, last + 1):
+            s.heights[r] = 48 if last == first else 30
+        row = last + 1
+    for (level1, level2), rows in level_spans.items():
+        top, bottom = min(rows), max(rows)
+        weight = sum(i.weight for i in catalogue.INDICATORS
+                     if i.level1 == level1 and (not level2 or i.level2 == level2))
+        col = "B" if level2 else "A"
+        label = f"{level2 or level1}\n{weight}分"
+        s.add(Cell(f"{col}{top}", label, LABEL, merge=f"{col}{bottom}" if bottom > top else None, wrap=True))
+    total_row = row
+    s.add(Cell(f"A{total_row}", "合计", LABEL, merge=f"C{total_row}"),
+          Cell(f"D{total_row}", sum(i.weight for i in catalogue.INDICATORS), OUTPUT, name="分值合计",
+               number_format="0.##"),
+          Cell(f"E{total_row}", "", TEXT, merge=f"F{total_row}"),
+          Cell(f"G{total_row}", None, OUTPUT, name=C.SELF_TOTAL, number_format=SCORE_FMT),
+          Cell(f"H{total_row}", "总分", LABEL),
+          Cell(f"I{total_row}", None, OUTPUT, name=C.TOTAL, number_format=SCORE_FMT),
+          Cell(f"J{total_row}", "等级：≥90分优，80（含）-90分良，60（含）-80分中，<60分差", NOTE, wrap=True))
+    s.add(Cell(f"H{total_row + 1}", "等级", LABEL),
+          Cell(f"I{total_row + 1}", None, OUTPUT, name=C.GRADE))
+    s.add(Cell(f"A{total_row + 3}", "说明：黄色单元格由单位填写；蓝色单元格由“校验并评分”自动填写，请勿手工修改。"
+               "红色标记表示校验发现错误，详见“校验结果”表。", NOTE, merge=f"L{total_row + 3}"))
+    s.print_area = f"A1:L{total_row + 3}"
+    return s
+
+
+def _value_format(ind: catalogue.Indicator) -> str:
+    if ind.kind in (catalogue.RATE, catalogue.PERCENT, catalogue.CHECKLIST, catalogue.PROPORTION):
+        return RATE_FMT
+    if ind.kind == catalogue.COUNT:
+        return COUNT_FMT
+    return "General"
+
+
+YES_NO_LABELS = {
+    "管理制度_1": "①有内部财务管理制度、会计核算制度等管理制度",
+    "管理制度_2": "②有本部门厉行节约制度",
+    "管理制度_3": "③相关管理制度合法、合规、完整",
+    "管理制度_4": "④相关管理制度得到有效执行",
+    "信息公开_1": "①按规定内容公开预决算信息",
+    "信息公开_2": "②按规定时限公开预决算信息",
+    "信息公开_3": "③基础数据信息和会计信息资料真实",
+    "信息公开_4": "④基础数据信息和会计信息资料完整",
+    "信息公开_5": "⑤基础数据信息和汇集信息资料准确",
+}
+
+
+def _qualitative_items(ind: catalogue.Indicator) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
+    """(label, defined name, number format, dropdown) for inputs that sit beside the indicator."""
+    if ind.kind == catalogue.CHECKLIST:
+        return [(YES_NO_LABELS[n], n, None, ("是", "否")) for n in ind.inputs]
+    if ind.kind == catalogue.COUNT:
+        return [("不符合要求的事项数（例）", C.COUNT_INPUT, COUNT_FMT, ())]
+    if ind.kind == catalogue.PROPORTION:
+        return [("绩效办考核得分", "重点工作考核得分", SCORE_FMT, ()),
+                ("该部分考核总分", "重点工作考核总分", SCORE_FMT, ())]
+    if ind.kind == catalogue.ENTERED:
+        return [("效益得分（按自评材料评定，0至分值）", "效益得分", SCORE_FMT, ())]
+    if ind.kind == catalogue.GRADE:
+        return [("评定等级（好/一般/差）", C.GRADE_INPUT, None, C.GRADE_CHOICES)]
+    if ind.kind == catalogue.PERCENT:
+        return [("满意度调查结果（%）", C.PERCENT_INPUT, RATE_FMT, ())]
+    return []
+
+
+DATA_ROWS = (
+    # (label as in the seed, item key, style)
+    ("三公经费", "三公经费", LABEL),
+    ("   1、公务用车购置和维护经费", "公务用车经费", LABEL),
+    ("       其中：公车购置", "公车购置", LABEL),
+    ("             公车运行维护", "公车运行维护", LABEL),
+    ("   2、出国经费", "出国经费", LABEL),
+    ("   3、公务接待", "公务接待", LABEL),
+    ("项目支出：", "项目支出", LABEL),
+    ("  1、业务工作专项(一个项目一行)", "业务工作专项", LABEL),
+    ("  2、运行维护专项(一个项目一行)", "运行维护专项", LABEL),
+    ("  3、省、市级专项资金（一个专项一行）", "省市级专项资金", LABEL),
+    ("公用经费", "公用经费", LABEL),
+    ("    其中：办公经费", "办公经费", LABEL),
+    ("          水费、电费、差旅费", "水电差旅费", LABEL),
+    ("          会议费、培训费", "会议培训费", LABEL),
+    ("          其他公用经费", "其他公用经费", LABEL),
+    ("政府采购金额", "政府采购", LABEL),
+    ("部门基本支出预算调整", "基本支出预算调整", LABEL),
+)
+
+SUPPLEMENT_ROWS = (
+    ("上年“三公经费”预算数", "三公经费_上年预算", "用于“三公经费”变动率"),
+    ("上年结转", "上年结转", "用于预算完成率"),
+    ("年初预算", "年初预算", "用于预算完成率、预算控制率"),
+    ("本年追加预算", "本年追加预算", "用于预算完成率、预算控制率；调减填负数"),
+    ("年末结余", "年末结余", "用于预算完成率"),
+)
+
+
+def _data_sheet() -> Sheet:
+    s = Sheet(C.DATA_SHEET, "shtData", landscape=False, freeze="B6", highlight_range="A1:H60")
+    s.widths = {"A": 38, "B": 14, "C": 16, "D": 14, "E": 14, "F": 14, "G": 16}
+    s.add(Cell("A1", "部门整体支出绩效评价基础数据表", TITLE, merge="G1"))
+    s.add(Cell("A2", "填报单位：", LABEL),
+          Cell("B2", None, INPUT, name="填报单位", merge="D2"),
+          Cell("E2", "评价年度", LABEL),
+          Cell("F2", 2020, INPUT, name="评价年度", number_format="0"),
+          Cell("G2", "单位：万元", LABEL))
+    s.add(Cell("A3", "财政供养人员情况", SECTION, merge="A4"),
+          Cell("B3", "编制数", HEADER),
+          Cell("C3", "2020年实际在职人数", HEADER, wrap=True),
+          Cell("D3", "控制率", HEADER),
+          Cell("B4", None, INPUT, name="编制数", number_format=COUNT_FMT),
+          Cell("C4", None, INPUT, name="实际在职人数", number_format=COUNT_FMT),
+          Cell("D4", '=IF(AND(ISNUMBER(B4),ISNUMBER(C4),B4<>0),C4/B4,"")', NOTE, number_format=RATE_FMT))
+    s.add(Cell("A5", "经费控制情况", SECTION),
+          Cell("B5", "2019年决算数", HEADER),
+          Cell("C5", "2020年预算数", HEADER),
+          Cell("D5", "2020年决算数", HEADER))
+    row = 6
+    for label, item, style in DATA_ROWS:
+        s.add(Cell(f"A{row}", label, style))
+        for col, period in zip("BCD", C.PERIODS):
+            s.add(Cell(f"{col}{row}", None, INPUT, name=f"{item}_{period}", number_format=MONEY_FMT))
+        row += 1
+    row += 1
+    s.add(Cell(f"A{row}", "楼堂馆所控制情况\n（2020年完工项目）", SECTION, merge=f"A{row + 1}", wrap=True),
+          Cell(f"B{row}", "批复规模（㎡）", HEADER, wrap=True),
+          Cell(f"C{row}", "实际规模（㎡）", HEADER, wrap=True),
+          Cell(f"D{row}", "规模控制率", HEADER),
+          Cell(f"E{row}", "预算投资（万元）", HEADER, wrap=True),
+          Cell(f"F{row}", "实际投资（万元）", HEADER, wrap=True),
+          Cell(f"G{row}", "投资概算控制率", HEADER, wrap=True))
+    r = row + 1
+    s.add(Cell(f"B{r}", None, INPUT, name="楼堂馆所_批复规模", number_format=MONEY_FMT),
+          Cell(f"C{r}", None, INPUT, name="楼堂馆所_实际规模", number_format=MONEY_FMT),
+          Cell(f"D{r}", f'=IF(AND(ISNUMBER(B{r}),ISNUMBER(C{r}),B{r}<>0),C{r}/B{r},"")', NOTE,
+               number_format=RATE_FMT),
+          Cell(f"E{r}", None, INPUT, name="楼堂馆所_预算投资", number_format=MONEY_FMT),
+          Cell(f"F{r}", None, INPUT, name="楼堂馆所_实际投资", number_format=MONEY_FMT),
+          Cell(f"G{r}", f'=IF(AND(ISNUMBER(E{r}),ISNUMBER(F{r}),E{r}<>0),F{r}/E{r},"")', NOTE,
+               number_format=RATE_FMT))
+    s.heights[row] = 32
+    r += 1
+    s.add(Cell(f"A{r}", "厉行节约保障措施", SECTION),
+          Cell(f"B{r}", None, INPUT, name="厉行节约保障措施", merge=f"G{r}", wrap=True))
+    s.heights[r] = 45
+    r += 2
+    s.add(Cell(f"A{r}", "补充数据（原表未列、评分规则需要的数据，单位：万元）", SECTION, merge=f"G{r}"))
+    r += 1
+    for label, name, why in SUPPLEMENT_ROWS:
+        s.add(Cell(f"A{r}", label, LABEL),
+              Cell(f"B{r}", None, INPUT, name=name, number_format=MONEY_FMT),
+              Cell(f"C{r}", why, NOTE, merge=f"G{r}"))
+        r += 1
+    r += 1
+    s.add(Cell(f"A{r}", "说明：“项目支出”需要填报基本支出以外的所有项目支出情况，包括业务工作项目、运行维护项目和市级专项资金等；"
+               "“公用经费”填报基本支出中的一般商品和服务支出。没有发生的项目可留空或填“——”。", NOTE,
+               merge=f"G{r}", wrap=True))
+    s.heights[r] = 45
+    s.print_area = f"A1:G{r}"
+    return s
+
+
+def _rules_sheet() -> Sheet:
+    s = Sheet(C.RULES_SHEET, "shtRules", freeze="B3", highlight_range="A1:I60")
+    s.widths = {"A": 18, "B": 6, "C": 12, "D": 8, "E": 7, "F": 8, "G": 13, "H": 44, "I": 50}
+    s.add(Cell("A1", "评分规则（可按本地评分办法修改，修改后点击“校验并评分”即按新规则计分）", TITLE, merge="I1"))
+    s.add(*(Cell(f"{col}2", text, HEADER) for col, text in zip("ABCDEFGHI", R.COLUMNS)))
+    first = 3
+    for offset, row in enumerate(R.DEFAULT_ROWS):
+        r = first + offset
+        for col, value in zip("ABCDEFGHI", row):
+            number = _rule_number(value)
+            choices = ()
+            if col == "C":
+                choices = R.METHODS_FOR_KIND[catalogue.BY_KEY[row[0]].kind]
+            elif col == "G" and row[2] in R.STEP_METHODS:
+                choices = R.STEP_POLICIES
+            s.add(Cell(f"{col}{r}", number if number is not None else (value or None),
+                       LABEL if col == "A" else INPUT, wrap=col in "HI",
+                       number_format=RATE_FMT if col in "DE" and number is not None else None, choices=choices))
+    last = first + len(R.DEFAULT_ROWS) - 1
+    s.ranges[C.RULES_TABLE] = f"A{first}:I{last}"
+    r = last + 2
+    for line in R.GENERAL_NOTES:
+        s.add(Cell(f"A{r}", line, NOTE, merge=f"I{r}", wrap=True))
+        s.heights[r] = 30
+        r += 1
+    s.add(Cell(f"A{r}", "计分方法：超限扣分（高于基准值每步扣分）、低于目标扣分、偏离扣分（高于或低于都扣）、分档计分、"
+               "清单计分（每项“是”得每步分值）、计数扣分（每例扣每步分值）、比例折算、等级计分、录入得分。", NOTE,
+               merge=f"I{r}", wrap=True))
+    s.heights[r] = 30
+    s.print_area = f"A1:I{r}"
+    return s
+
+
+def _rule_number(value: str):
+    """Percent and plain numbers in the default rows become real numbers on the sheet."""
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        if text.endswith("%"):
+            return float(text[:-1]) / 100
+        return float(text) if "." in text else int(text)
+    except ValueError:
+        return None
+
+
+RESULTS_FIRST_ROW = 4
+RESULTS_LAST_ROW = 2003  # the highlight formulas look this far down
+
+
+def _results_sheet() -> Sheet:
+    s = Sheet(C.RESULTS_SHEET, "shtResults", freeze="A4")
+    s.widths = {"A": 6, "B": 6, "C": 12, "D": 8, "E": 22, "F": 90}
+    s.add(Cell("A1", "校验结果", TITLE, merge="F1"))
+    s.add(Cell("A2", "本表由“校验并评分”自动生成，每次校验都会重写；“错误”使相关指标不计分，“提示”供核对参考。",
+               NOTE, merge="F2"))
+    s.add(*(Cell(f"{col}3", text, HEADER) for col, text in zip("ABCDEF", C.FINDING_COLUMNS)))
+    s.add(Cell(f"A{RESULTS_FIRST_ROW}", None, TEXT, name=C.RESULTS_TABLE))
+    rows = f"{RESULTS_FIRST_ROW}:{RESULTS_LAST_ROW}"
+    first, last = rows.split(":")
+    s.ranges["校验_级别"] = f"B{first}:B{last}"
+    s.ranges["校验_工作表"] = f"C{first}:C{last}"
+    s.ranges["校验_单元格"] = f"D{first}:D{last}"
+    s.print_area = "A1:F60"
+    return s
+
+
+XLWINGS_CONF = (
+    # key, value, what the department's IT person may change
+    ("Interpreter_Win", "", "Python 解释器完整路径，如 C:\\Python311\\python.exe；留空则使用 PATH 中的 python"),
+    ("PYTHONPATH", "", "额外的模块搜索路径（分号分隔），通常留空"),
+    ("Conda Path", "", "使用 Anaconda 时填写其安装目录"),
+    ("Conda Env", "", "使用 Anaconda 时填写环境名"),
+    ("UDF Modules", "udfs", "自定义函数所在的 Python 模块（请勿修改）"),
+    ("Debug UDFs", "False", ""),
+    ("Use UDF Server", "False", ""),
+    ("Show Console", "False", ""),
+)
+
+
+def _conf_sheet() -> Sheet:
+    s = Sheet("xlwings.conf", "shtConf", hidden=True)
+    s.widths = {"A": 18, "B": 40, "C": 60}
+    for r, (key, value, why) in enumerate(XLWINGS_CONF, start=1):
+        s.add(Cell(f"A{r}", key, TEXT), Cell(f"B{r}", value or None, TEXT), Cell(f"C{r}", why, NOTE))
+    return s
+
+
+def sheets() -> list[Sheet]:
+    return [_score_sheet(), _data_sheet(), _rules_sheet(), _results_sheet(), _conf_sheet()]
+
+
+def input_cells() -> dict[str, tuple[str, str]]:
+    """Defined name → (sheet, cell) of every input cell (tests use it to prove inputs are untouched)."""
+    found = {}
+    for sheet in sheets():
+        for cell in sheet.cells:
+            if cell.style == INPUT and cell.name:
+                found[cell.name] = (sheet.title, cell.ref)
+    return found

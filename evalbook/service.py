@@ -1,0 +1,99 @@
+"""Validate and score a workbook through any adapter: the one path behind the command line,
+the ribbon button and the batch run."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from . import contract as C
+from .adapters.base import Book, WorkbookUnusable
+from .engine import PENDING, Evaluation, RulesSource, evaluate
+from .findings import ERROR
+from .numbers import fmt_score, round2
+
+READ_NAMES = C.INPUT_NAMES
+
+
+def check_structure(book: Book) -> None:
+    """Every sheet and defined name the contract promises must be there (else exit 2)."""
+    missing = [n for n in C.REQUIRED_NAMES if book.locate(n) is None]
+    if missing:
+        shown = "、".join(missing[:5]) + ("等" if len(missing) > 5 else "")
+        raise WorkbookUnusable(
+            f"工作簿缺少{len(missing)}个定义名称（{shown}），或其引用的单元格已被删除；请使用evalbook模板（evalbook new）")
+
+
+def read_evaluation(book: Book) -> Evaluation:
+    check_structure(book)
+    raw = book.read_values(READ_NAMES)
+    refs = {name: book.locate(name) for name in READ_NAMES}
+    origin, rows = book.read_range(C.RULES_TABLE)
+    first_column = _column_number(origin.cell)
+    first_row = int("".join(ch for ch in origin.cell if ch.isdigit()))
+    source = RulesSource(rows=rows, sheet=origin.sheet, first_row=first_row, first_column=first_column)
+    return evaluate(raw, refs, source)
+
+
+def _column_number(cell: str) -> int:
+    index = 0
+    for ch in cell:
+        if ch.isalpha():
+            index = index * 26 + ord(ch.upper()) - 64
+    return index
+
+
+def output_values(evaluation: Evaluation, now: dt.datetime) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for result in evaluation.indicators:
+        key = result.key
+        if result.weight is not None:
+            values[f"分值_{key}"] = float(result.weight)
+        values[C.value_name(key)] = result.display_value
+        values[C.score_name(key)] = PENDING if result.score is None else round2(result.score)
+        values[C.note_name(key)] = result.explanation
+    total = evaluation.total
+    values[C.TOTAL] = PENDING if total is None else round2(total)
+    values[C.GRADE] = evaluation.grade or PENDING
+    self_total = evaluation.self_total
+    values[C.SELF_TOTAL] = None if self_total is None else round2(self_total)
+    values[C.STATUS] = status_line(evaluation, now)
+    return values
+
+
+def status_line(evaluation: Evaluation, now: dt.datetime) -> str:
+    stamp = now.strftime("%Y-%m-%d %H:%M")
+    total = evaluation.total
+    if total is None:
+        pending = sum(1 for r in evaluation.indicators if r.score is None)
+        head = f"{stamp} 校验完成：{pending}项指标待补充，已计分部分合计{fmt_score(evaluation.scored_total)}分"
+    else:
+        head = f"{stamp} 校验完成：总分{fmt_score(total)}分（{evaluation.grade}）"
+    return f"{head}；错误{evaluation.errors}项，提示{evaluation.hints}项，详见“校验结果”表"
+
+
+def finding_rows(evaluation: Evaluation) -> list[tuple]:
+    ordered = sorted(evaluation.findings, key=lambda f: 0 if f.severity == ERROR else 1)
+    return [(i, f.severity, f.sheet, f.cell, f.name, f.message) for i, f in enumerate(ordered, start=1)]
+
+
+def write_results(book: Book, evaluation: Evaluation, now: dt.datetime | None = None) -> None:
+    now = now or dt.datetime.now()
+    book.write_values(output_values(evaluation, now))
+    book.write_rows(C.RESULTS_TABLE, finding_rows(evaluation), width=len(C.FINDING_COLUMNS))
+
+
+def clear_marks(book: Book) -> None:
+    """清除标记: the highlights follow 校验结果, so emptying it clears every mark."""
+    book.write_rows(C.RESULTS_TABLE, [], width=len(C.FINDING_COLUMNS))
+    book.write_values({C.STATUS: "已清除校验标记；点击“校验并评分”重新校验。"})
+
+
+def score_book(book: Book, now: dt.datetime | None = None) -> Evaluation:
+    evaluation = read_evaluation(book)
+    write_results(book, evaluation, now)
+    return evaluation
+
+
+def exit_code(evaluation: Evaluation) -> int:
+    return 1 if evaluation.errors else 0
+
