@@ -94,8 +94,13 @@ def _score_sheet() -> Sheet:
                       Cell(f"L{row + offset}", None, INPUT, name=name, number_format=fmt, choices=choices))
         else:
             s.add(Cell(f"K{row}", "按基础数据表计算", NOTE), Cell(f"L{row}", None, NOTE))
+        # Neither Excel nor LibreOffice grows a row for wrapped text on open, so size rows here;
+        # 扣分说明 is written later and gets room for about four lines.
+        lines = max(text_lines(ind.criteria, s.widths["E"]), text_lines(ind.note, s.widths["F"]),
+                    text_lines(ind.title, s.widths["C"]), 4)
+        rows_here = last - first + 1
         for r in range(first, last + 1):
-            s.heights[r] = 48 if last == first else 30
+            s.heights[r] = max(30.0, LINE_HEIGHT * lines / rows_here + 3)
         row = last + 1
     for (level1, level2), rows in level_spans.items():
         top, bottom = min(rows), max(rows)
@@ -119,6 +124,21 @@ def _score_sheet() -> Sheet:
                "红色标记表示校验发现错误，详见“校验结果”表。", NOTE, merge=f"L{total_row + 3}"))
     s.print_area = f"A1:L{total_row + 3}"
     return s
+
+
+LINE_HEIGHT = 13.5
+
+
+def text_lines(text: str, width: float) -> int:
+    """Lines a wrapped cell of `width` characters needs (CJK characters count double)."""
+    import math
+    import unicodedata
+
+    total = 0
+    for line in (text or "").split("\n"):
+        units = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+        total += max(1, math.ceil(units / max(width - 1, 1)))
+    return total
 
 
 def _value_format(ind: catalogue.Indicator) -> str:

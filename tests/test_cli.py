@@ -1,0 +1,194 @@
+"""The `evalbook` command end to end on real workbook files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import openpyxl
+import pytest
+
+from evalbook import layout
+from evalbook.cli import main
+from tests.conftest import EXAMPLE
+
+SCORE_SHEET_PART = "xl/worksheets/sheet1.xml"
+RESULTS_SHEET_PART = "xl/worksheets/sheet4.xml"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def named(path, *names):
+    wb = openpyxl.load_workbook(path)
+    found = {}
+    for name in names:
+        sheet, cell = next(iter(wb.defined_names[name].destinations))
+        found[name] = wb[sheet][cell.replace("$", "")].value
+    return found
+
+
+def input_snapshot(path):
+    wb = openpyxl.load_workbook(path)
+    return {name: wb[sheet][cell].value for name, (sheet, cell) in layout.input_cells().items()}
+
+
+@pytest.fixture
+def example(tmp_path):
+    target = tmp_path / "衡山 县住建局.xlsm"  # a Chinese name with a space
+    shutil.copy(EXAMPLE, target)
+    return target
+
+
+def test_score_writes_scores_and_reasons(example, capsys):
+    before = input_snapshot(example)
+    code, out, err = run(capsys, "score", str(example))
+    assert code == 0, err
+    got = named(example, "得分_公用经费控制率", "得分_三公经费变动率", "得分_重点工作完成率", "总分", "等级",
+                "扣分说明_公用经费控制率", "计算值_公用经费控制率", "自评总分")
+    assert got["得分_公用经费控制率"] == 0
+    assert got["得分_三公经费变动率"] == 3.4
+    assert got["得分_重点工作完成率"] == 7.6
+    assert got["总分"] == 76 and got["等级"] == "中"
+    assert got["自评总分"] == 91.5
+    assert got["计算值_公用经费控制率"] == pytest.approx(154.98 / 124.4)
+    assert got["扣分说明_公用经费控制率"].startswith("公用经费控制率=154.98/124.40=124.58%")
+    assert input_snapshot(example) == before
+    wb = openpyxl.load_workbook(example)
+    results = [row for row in wb["校验结果"].iter_rows(min_row=4, values_only=True) if row[0] is not None]
+    assert len(results) == 5 and all(r[1] == "提示" for r in results)
+    assert results[0][2:5] == ("评分表", "G5", "自评_三公经费变动率")
+    assert "总分76分（中）" in named(example, "校验状态")["校验状态"]
+
+
+def test_score_changes_only_the_two_output_sheets(example, capsys):
+    before = zipfile.ZipFile(example)
+    parts_before = {n: before.read(n) for n in before.namelist()}
+    before.close()
+    assert run(capsys, "score", str(example))[0] == 0
+    after = zipfile.ZipFile(example)
+    assert after.namelist() == list(parts_before)
+    changed = {n for n in after.namelist() if after.read(n) != parts_before[n]}
+    assert changed == {SCORE_SHEET_PART, RESULTS_SHEET_PART}
+
+
+def test_rescoring_replaces_previous_findings(example, capsys):
+    assert run(capsys, "score", str(example))[0] == 0
+    assert len(_findings(example)) == 5
+    # break one figure: an error now, then fix it again
+    with zipfile.ZipFile(example) as z:
+        data = z.read("xl/worksheets/sheet2.xml").decode()
+    assert "154.98" in data
+    broken = example.with_name("broken.xlsm")
+    _rewrite(example, broken, "xl/worksheets/sheet2.xml", data.replace("\u3000154.98", "abc"))
+    code, out, err = run(capsys, "score", str(broken))
+    assert code == 1
+    assert any(r[1] == "错误" and "“abc”不是数字" in r[5] for r in _findings(broken))
+    assert named(broken, "得分_公用经费控制率")["得分_公用经费控制率"] == "待补充"
+    assert named(broken, "总分")["总分"] == "待补充"
+    _rewrite(broken, example, "xl/worksheets/sheet2.xml", data)
+    assert run(capsys, "score", str(example))[0] == 0
+    assert len(_findings(example)) == 5
+
+
+def _findings(path):
+    wb = openpyxl.load_workbook(path)
+    return [r for r in wb["校验结果"].iter_rows(min_row=4, values_only=True) if r[0] is not None]
+
+
+def _rewrite(source, target, part, text):
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target.with_suffix(".tmp"), "w") as out:
+        for info in src.infolist():
+            out.writestr(info, text.encode() if info.filename == part else src.read(info.filename))
+    target.with_suffix(".tmp").replace(target)
+
+
+def test_check_writes_nothing(example, capsys):
+    data = example.read_bytes()
+    code, out, err = run(capsys, "check", str(example), "--json")
+    assert code == 0
+    assert example.read_bytes() == data
+    assert json.loads(out)["total"] == 76
+
+
+def test_output_option_leaves_original(example, tmp_path, capsys):
+    data = example.read_bytes()
+    out_path = tmp_path / "输出.xlsm"
+    assert run(capsys, "score", str(example), "-o", str(out_path))[0] == 0
+    assert example.read_bytes() == data
+    assert named(out_path, "总分")["总分"] == 76
+
+
+def test_json_matches_workbook(example, capsys):
+    code, out, err = run(capsys, "score", str(example), "--json")
+    d = json.loads(out)
+    assert d["total"] == 76 and d["grade"] == "中"
+    written = named(example, *(f"得分_{i['key']}" for i in d["indicators"]))
+    assert [written[f"得分_{i['key']}"] for i in d["indicators"]] == [i["score"] for i in d["indicators"]]
+
+
+def test_errors_give_exit_1(make_book, seed_values, capsys):
+    seed_values["编制数"] = "二十一"
+    path = make_book(seed_values)
+    code, out, err = run(capsys, "score", str(path))
+    assert code == 1
+    assert "“二十一”不是数字" in out
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"", "空文件"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "加密"),
+    ("单位,金额\n住建局,12\n".encode("utf-8"), "CSV"),
+    (bytes(range(256)) * 4, "不是Excel工作簿"),
+])
+def test_unusable_files_exit_2_with_one_line(tmp_path, capsys, content, fragment):
+    path = tmp_path / "坏文件.xlsm"
+    path.write_bytes(content)
+    code, out, err = run(capsys, "score", str(path))
+    assert code == 2
+    assert fragment in err and "坏文件.xlsm" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert path.read_bytes() == content
+
+
+def test_truncated_zip(tmp_path, capsys):
+    path = tmp_path / "截断.xlsm"
+    path.write_bytes(EXAMPLE.read_bytes()[:5000])
+    code, _, err = run(capsys, "score", str(path))
+    assert code == 2 and "截断.xlsm" in err
+
+
+def test_missing_name_or_sheet_is_unusable(tmp_path, capsys):
+    wb = openpyxl.load_workbook(EXAMPLE, keep_vba=True)
+    del wb.defined_names["年末结余"]
+    path = tmp_path / "少名称.xlsm"
+    wb.save(path)
+    code, _, err = run(capsys, "score", str(path))
+    assert code == 2 and "年末结余" in err
+    wb = openpyxl.load_workbook(EXAMPLE)
+    wb.remove(wb["评分规则"])
+    path = tmp_path / "少工作表.xlsx"
+    wb.save(path)
+    code, _, err = run(capsys, "check", str(path))
+    assert code == 2 and "评分规则" in err
+
+
+def test_plain_xlsx_is_scored(make_book, seed_values, capsys):
+    path = make_book(seed_values, "普通.xlsx")
+    assert run(capsys, "score", str(path))[0] == 0
+    assert named(path, "总分")["总分"] == 76
+
+
+def test_real_console_script_exit_codes(example, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "evalbook.cli", "score", str(example), "--json"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and json.loads(result.stdout)["grade"] == "中"
+    missing = subprocess.run([sys.executable, "-m", "evalbook.cli", "check", str(tmp_path / "无.xlsm")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "找不到文件" in missing.stderr and "Traceback" not in missing.stderr
