@@ -1,0 +1,119 @@
+"""The ribbon button's Python side, run for real on xlwings' remote engine (no Excel needed)."""
+
+from __future__ import annotations
+
+import shutil
+
+import openpyxl
+import pytest
+import xlwings as xw
+
+from evalbook import button, catalogue, contract as C, layout
+from evalbook.cli import main
+from tests.conftest import EXAMPLE
+from tests.remote_book import apply_actions, book_payload, cell
+
+
+@pytest.fixture
+def remote(monkeypatch):
+    def open_remote(path):
+        payload = book_payload(path)
+        book = xw.Book(json=payload)
+        monkeypatch.setattr(xw.Book, "caller", staticmethod(lambda: book))
+        return payload, book
+
+    return open_remote
+
+
+def file_scores(path):
+    wb = openpyxl.load_workbook(path)
+    found = {}
+    for name in C.OUTPUT_NAMES:
+        sheet, ref = next(iter(wb.defined_names[name].destinations))
+        found[name] = wb[sheet][ref.replace("$", "")].value
+    return found
+
+
+def live_scores(payload, book, path):
+    grids = apply_actions(payload, book.json()["actions"])
+    wb = openpyxl.load_workbook(path)
+    found = {}
+    for name in C.OUTPUT_NAMES:
+        sheet, ref = next(iter(wb.defined_names[name].destinations))
+        found[name] = cell(grids, sheet, ref.replace("$", ""))
+    return found, grids
+
+
+def test_button_agrees_with_command_line(tmp_path, remote, capsys):
+    payload, book = remote(EXAMPLE)
+    button.score()
+    live, grids = live_scores(payload, book, EXAMPLE)
+
+    scored = tmp_path / "scored.xlsm"
+    shutil.copy(EXAMPLE, scored)
+    assert main(["score", str(scored)]) == 0
+    capsys.readouterr()
+    on_file = file_scores(scored)
+    for key in catalogue.KEYS:
+        assert live[C.score_name(key)] == on_file[C.score_name(key)], key
+        assert live[C.note_name(key)] == on_file[C.note_name(key)], key
+    assert live[C.TOTAL] == on_file[C.TOTAL] == 76
+    assert live[C.GRADE] == on_file[C.GRADE] == "中"
+    # the same findings table, row for row
+    wb = openpyxl.load_workbook(scored)
+    file_rows = [r for r in wb["校验结果"].iter_rows(min_row=4, max_col=6, values_only=True) if r[0] is not None]
+    live_rows = [tuple(row[:6]) for row in grids["校验结果"][3:] if row and row[0] is not None]
+    assert [r[1:] for r in live_rows] == [r[1:] for r in file_rows]
+
+
+def test_button_never_writes_an_input_cell(remote):
+    payload, book = remote(EXAMPLE)
+    button.score()
+    inputs = {(sheet, ref) for sheet, ref in layout.input_cells().values()}
+    order = [s["name"] for s in payload["sheets"]]
+    from evalbook.adapters import sheetxml as X
+
+    for action in book.json()["actions"]:
+        sheet = order[action["sheet_position"]]
+        for r in range(action["row_count"]):
+            for c in range(action["column_count"]):
+                ref = f"{X.column_letters(action['start_column'] + c + 1)}{action['start_row'] + r + 1}"
+                assert (sheet, ref) not in inputs, (sheet, ref)
+
+
+def test_button_on_errors_and_formula_like_text(make_book, seed_values, remote):
+    seed_values["公用经费_本年决算"] = "=1+1 约"
+    path = make_book(seed_values)
+    payload, book = remote(path)
+    button.score()
+    live, grids = live_scores(payload, book, path)
+    assert live[C.score_name("公用经费控制率")] == "待补充"
+    texts = [v for row in grids["校验结果"] for v in row if isinstance(v, str)]
+    assert any("“=1+1 约”不是数字" in t for t in texts)
+    # nothing the button writes can start a formula
+    for action in book.json()["actions"]:
+        for row in action["values"] or []:
+            for value in row:
+                assert not (isinstance(value, str) and value.startswith(("=", "+", "-", "@")))
+
+
+def test_clear_marks_empties_results_only(remote):
+    payload, book = remote(EXAMPLE)
+    button.clear()
+    actions = book.json()["actions"]
+    assert actions[0]["func"] == "rangeClearContents"
+    assert actions[0]["sheet_position"] == [s["name"] for s in payload["sheets"]].index("校验结果")
+    assert all(a["func"] != "setValues" or a["sheet_position"] == 0 for a in actions[1:])
+
+
+def test_button_on_a_book_without_the_template_names_alerts(monkeypatch):
+    payload = {"client": "Microsoft Office Scripts", "version": xw.__version__,
+               "book": {"name": "别的.xlsx", "active_sheet_index": 0, "selection": "A1"},
+               "names": [], "sheets": [{"name": "Sheet1", "values": [[None]], "pictures": [], "tables": []}]}
+    book = xw.Book(json=payload)
+    monkeypatch.setattr(xw.Book, "caller", staticmethod(lambda: book))
+    said = []
+    monkeypatch.setattr(button, "_alert", lambda _book, message: said.append(message))
+    button.score()
+    assert said and "缺少" in said[0] and "定义名称" in said[0]
+    assert book.json()["actions"] == []
