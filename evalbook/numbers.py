@@ -80,27 +80,33 @@ def read_number(raw: object) -> Reading:
     """What an input cell's value means as a number (in the cell's own unit)."""
     if raw is None:
         return BLANK
-    error = as_excel_error(raw)
-    if error is not None:
-        return Reading(problem=f"是错误值{error.code}，请先修正该单元格的公式或内容")
+    kind = type(raw)  # exact types first: this runs for every input of every workbook
+    if kind is float:
+        if math.isnan(raw) or math.isinf(raw):
+            return Reading(problem="不是有效数字")
+        return Reading(value=Fraction(repr(raw)))
+    if kind is int:
+        return Reading(value=Fraction(raw))
+    if kind is str:
+        if raw.strip().upper() in EXCEL_ERROR_CODES:
+            return Reading(problem=f"是错误值{raw.strip().upper()}，请先修正该单元格的公式或内容")
+        return _read_text_number(raw)
+    if isinstance(raw, ExcelError):
+        return Reading(problem=f"是错误值{raw.code}，请先修正该单元格的公式或内容")
     if isinstance(raw, bool):
         return Reading(problem=f"是逻辑值{'TRUE' if raw else 'FALSE'}，应填写数字")
     if isinstance(raw, (_dt.date, _dt.datetime, _dt.time)):
         return Reading(problem="是日期或时间，应填写数字（检查单元格格式）")
-    if isinstance(raw, int):
-        return Reading(value=Fraction(raw))
-    if isinstance(raw, float):
-        if math.isnan(raw) or math.isinf(raw):
-            return Reading(problem="不是有效数字")
-        return Reading(value=Fraction(Decimal(repr(raw))))
     if isinstance(raw, Fraction):
         return Reading(value=raw)
     if isinstance(raw, Decimal):
         if not raw.is_finite():
             return Reading(problem="不是有效数字")
         return Reading(value=Fraction(raw))
-    if isinstance(raw, str):
-        return _read_text_number(raw)
+    if isinstance(raw, int):  # numpy and other integer types
+        return Reading(value=Fraction(int(raw)))
+    if isinstance(raw, float):
+        return read_number(float(raw))
     return Reading(problem=f"的值{quote(raw)}无法识别为数字")
 
 
@@ -121,7 +127,7 @@ def _read_text_number(raw: str) -> Reading:
         body = body.replace(",", "")
     if not _PLAIN.match(body):
         return Reading(problem=f"的内容{quote(raw)}不是数字")
-    value = Fraction(Decimal(body))
+    value = Fraction(body)
     if percent:
         value /= 100
     return Reading(value=value)

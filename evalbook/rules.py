@@ -7,6 +7,7 @@ engine uses.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -272,6 +273,20 @@ def _signed(row: tuple, index: int) -> Fraction:
 
 
 def read_rules(rows: list[tuple], first_row: int = 2) -> RuleSet:
+    """The 评分规则 table (data rows only) → RuleSet; see `_read_rules`."""
+    try:
+        return _read_rules_cached(tuple(tuple(r) for r in rows), first_row)
+    except TypeError:  # an unhashable cell value: read without the cache
+        return _read_rules(rows, first_row)
+
+
+@functools.lru_cache(maxsize=128)
+def _read_rules_cached(rows: tuple, first_row: int) -> RuleSet:
+    # a batch scores hundreds of workbooks with the same few rule tables; the result is read-only
+    return _read_rules(rows, first_row)
+
+
+def _read_rules(rows, first_row: int) -> RuleSet:
     """The 评分规则 table (data rows only) → RuleSet with every problem found.
 
     A row that cannot be read leaves its indicator without a rule (it will not be scored);
