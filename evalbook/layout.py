@@ -34,6 +34,18 @@ class Cell:
     wrap: bool = False
 
 
+@dataclass(frozen=True)
+class Chart:
+    """A native bar chart over cells of its own sheet."""
+
+    title: str
+    categories: str
+    series: tuple[tuple[str, str], ...]  # (legend, range)
+    anchor: str
+    width_cm: float = 16
+    height_cm: float = 7.5
+
+
 @dataclass
 class Sheet:
     title: str
@@ -49,6 +61,7 @@ class Sheet:
     highlight_range: str = ""
     # extra defined names pointing at ranges (name → "A1:B2")
     ranges: dict[str, str] = field(default_factory=dict)
+    charts: list[Chart] = field(default_factory=list)
 
     def add(self, *cells: Cell) -> None:
         self.cells.extend(cells)
@@ -122,8 +135,32 @@ def _score_sheet() -> Sheet:
           Cell(f"I{total_row + 1}", None, OUTPUT, name=C.GRADE))
     s.add(Cell(f"A{total_row + 3}", "说明：黄色单元格由单位填写；蓝色单元格由“校验并评分”自动填写，请勿手工修改。"
                "红色标记表示校验发现错误，详见“校验结果”表。", NOTE, merge=f"L{total_row + 3}"))
-    s.print_area = f"A1:L{total_row + 3}"
+    chart_top = total_row + 5
+    s.add(Cell(f"A{chart_top}", "各二级指标得分情况", SECTION, merge=f"L{chart_top}"))
+    head = chart_top + 1
+    s.add(Cell(f"C{head}", "二级指标", HEADER), Cell(f"D{head}", "分值", HEADER), Cell(f"E{head}", "得分", HEADER))
+    for offset, level2 in enumerate(LEVEL2):
+        r = head + 1 + offset
+        s.add(Cell(f"C{r}", level2, LABEL),
+              Cell(f"D{r}", None, OUTPUT, name=f"二级分值_{level2}", number_format="0.##"),
+              Cell(f"E{r}", None, OUTPUT, name=f"二级得分_{level2}", number_format=SCORE_FMT))
+    last = head + len(LEVEL2)
+    # the chart sits beside the block; it reads the cells above, so every run just updates it
+    s.charts.append(Chart("得分与分值（按二级指标）", categories=f"C{head + 1}:C{last}",
+                          series=(("分值", f"D{head + 1}:D{last}"), ("得分", f"E{head + 1}:E{last}")),
+                          anchor=f"F{chart_top + 1}", width_cm=18, height_cm=7.5))
+    for r in range(head, last + 1):
+        s.heights[r] = 20
+    s.print_area = f"A1:L{last + 10}"
     return s
+
+
+LEVEL2 = tuple(dict.fromkeys(ind.level2 for ind in catalogue.INDICATORS))
+
+
+def level2_names() -> list[tuple[str, str, str]]:
+    """(二级指标, name of its 分值 cell, name of its 得分 cell)."""
+    return [(level2, f"二级分值_{level2}", f"二级得分_{level2}") for level2 in LEVEL2]
 
 
 LINE_HEIGHT = 13.5

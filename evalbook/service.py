@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from . import catalogue, layout
 from . import contract as C
 from .adapters.base import Book, WorkbookUnusable
 from .engine import PENDING, Evaluation, RulesSource, evaluate
@@ -51,6 +52,13 @@ def output_values(evaluation: Evaluation, now: dt.datetime) -> dict[str, object]
         values[C.value_name(key)] = result.display_value
         values[C.score_name(key)] = PENDING if result.score is None else round2(result.score)
         values[C.note_name(key)] = result.explanation
+    for level2, weight_name, score_name in layout.level2_names():
+        group = [r for r in evaluation.indicators if catalogue.BY_KEY[r.key].level2 == level2]
+        if all(r.weight is not None for r in group):
+            values[weight_name] = float(sum(r.weight for r in group))
+        # the chart shows a bar only for groups that could be scored completely
+        complete = all(r.score is not None for r in group)
+        values[score_name] = round2(sum(r.score for r in group)) if complete else None
     total = evaluation.total
     values[C.TOTAL] = PENDING if total is None else round2(total)
     values[C.GRADE] = evaluation.grade or PENDING

@@ -192,3 +192,21 @@ def test_real_console_script_exit_codes(example, tmp_path):
     missing = subprocess.run([sys.executable, "-m", "evalbook.cli", "check", str(tmp_path / "无.xlsm")],
                              capture_output=True, text=True)
     assert missing.returncode == 2 and "找不到文件" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_department_chart_follows_the_scores(example, capsys):
+    assert run(capsys, "score", str(example))[0] == 0
+    got = named(example, *(f"二级得分_{g}" for g in ("预算配置", "预算执行", "预算管理", "职责履行", "履职效益")))
+    # 5+3.4 | 0+2+5+5 | 0+7+0+8+6+5 | 7.6 | 10+6+6
+    assert list(got.values()) == [8.4, 12, 26, 7.6, 22]
+    assert named(example, "二级分值_预算管理")["二级分值_预算管理"] == 40
+    with zipfile.ZipFile(example) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 1
+        xml = z.read(charts[0]).decode()
+    assert "'评分表'!$E$" in xml and "'评分表'!$C$" in xml
+    # scoring again neither adds a second chart nor changes the chart part
+    assert run(capsys, "score", str(example))[0] == 0
+    with zipfile.ZipFile(example) as z:
+        assert [n for n in z.namelist() if n.startswith("xl/charts/chart")] == charts
+        assert z.read(charts[0]).decode() == xml

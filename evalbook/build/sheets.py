@@ -10,6 +10,7 @@ import io
 from typing import Mapping
 
 from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference, Series
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -119,6 +120,8 @@ def build_workbook(values: Mapping[str, object] | None = None,
             ws.conditional_formatting.add(
                 spec.highlight_range, FormulaRule(formula=[formula], fill=ERROR_FILL, font=ERROR_FONT,
                                                   stopIfTrue=False))
+        for chart in spec.charts:
+            ws.add_chart(_bar_chart(ws, chart), chart.anchor)
         if spec.freeze:
             ws.freeze_panes = spec.freeze
         if spec.print_area:
@@ -134,6 +137,29 @@ def build_workbook(values: Mapping[str, object] | None = None,
     if unknown:
         raise KeyError(f"no input cell named {sorted(unknown)}")
     return wb
+
+
+def _bar_chart(ws, spec: L.Chart) -> BarChart:
+    chart = BarChart()
+    chart.type = "col"
+    chart.grouping = "clustered"
+    chart.title = spec.title
+    chart.width, chart.height = spec.width_cm, spec.height_cm
+    chart.y_axis.title = "分"
+    chart.y_axis.majorGridlines = None
+    chart.y_axis.number_format = "0"
+    chart.legend.position = "b"
+    for legend, area in spec.series:
+        first, last = area.split(":")
+        ref = Reference(ws, range_string=f"{quote_sheetname(ws.title)}!{first}:{last}")
+        series = Series(ref, title=legend)
+        chart.series.append(series)
+    first, last = spec.categories.split(":")
+    chart.set_categories(Reference(ws, range_string=f"{quote_sheetname(ws.title)}!{first}:{last}"))
+    # openpyxl hides axes unless told otherwise (delete=True by default in 3.1)
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    return chart
 
 
 def _border_merged(ws, spec: L.Cell) -> None:
