@@ -1,0 +1,157 @@
+"""Defined names of the 专项资金自评表, in the contract style of the main sheets.
+
+One block (or sheet) per fund, n = 1, 2, …; indicator rows k = 1 … INDICATOR_ROWS.  Code reads and
+writes a fund's cells only through these workbook-scope names.
+
+Inputs, per fund n
+    专项n_专项资金名称            专项n_负责人及电话
+    专项n_县级主管部门            专项n_实施单位
+    专项n_年度资金总额_预算数      专项n_年度资金总额_执行数      (全年预算数A / 全年执行数B)
+    专项n_中央省市补助_预算数      专项n_中央省市补助_执行数      (其中：中央、省、市补助)
+    专项n_县级资金_预算数          专项n_县级资金_执行数
+    专项n_其他资金_预算数          专项n_其他资金_执行数
+    专项n_年初设定目标            专项n_全年实际完成情况          (年度总体目标)
+    专项n_指标k_一级指标          专项n_指标k_二级指标           专项n_指标k_三级指标
+    专项n_指标k_指标值            专项n_指标k_完成值             (年度指标值 / 全年完成值)
+    专项n_指标k_定性档次          专项n_指标k_分值               (not on the seed form: the
+                                                                 qualitative tier, and an optional
+                                                                 weight in points)
+    专项n_指标k_未完成原因和改进措施
+    专项n_说明
+
+Outputs, per fund n
+    专项n_年度资金总额_执行率  专项n_中央省市补助_执行率  专项n_县级资金_执行率  专项n_其他资金_执行率
+    专项n_预算执行率_得分      专项n_预算执行率_扣分说明
+    专项n_指标k_完成率         专项n_指标k_得分           专项n_指标k_扣分说明
+    专项n_得分                 专项n_等级
+
+Department summary (once per workbook)
+    专项汇总_专项个数  专项汇总_全年预算数  专项汇总_全年执行数  专项汇总_执行率
+    专项汇总_得分      专项汇总_等级        专项汇总_得分说明
+    专项汇总表       first cell of the per-fund rows (SUMMARY_COLUMNS), header excluded
+    专项指标汇总表   first cell of the merged-indicator rows (INDICATOR_SUMMARY_COLUMNS)
+    专项评分规则表   the fund rule rows on 评分规则 (FUND_RULE_COLUMNS), header excluded
+"""
+
+from __future__ import annotations
+
+FUND_SHEET = "专项资金自评表"  # one per fund when a sheet per fund is used: 专项资金自评表1, …
+SUMMARY_SHEET = "专项资金汇总"
+
+HEADER_FIELDS = ("专项资金名称", "负责人及电话", "县级主管部门", "实施单位")
+TOTAL = "年度资金总额"
+PARTS = ("中央省市补助", "县级资金", "其他资金")
+MONEY_ITEMS = (TOTAL,) + PARTS
+MONEY_LABELS = {
+    TOTAL: "年度资金总额",
+    "中央省市补助": "中央、省、市补助",
+    "县级资金": "县级资金",
+    "其他资金": "其他资金",
+}
+BUDGET = "预算数"  # 全年预算数（A）
+SPENT = "执行数"  # 全年执行数（B）
+RATE = "执行率"
+GOAL_FIELDS = ("年初设定目标", "全年实际完成情况")
+REMARKS = "说明"
+
+LEVEL1 = "一级指标"
+LEVEL2 = "二级指标"
+LEVEL3 = "三级指标"
+TARGET = "指标值"
+ACTUAL = "完成值"
+TIER = "定性档次"
+POINTS = "分值"
+REASON = "未完成原因和改进措施"
+INDICATOR_INPUTS = (LEVEL1, LEVEL2, LEVEL3, TARGET, ACTUAL, TIER, POINTS, REASON)
+INDICATOR_OUTPUTS = ("完成率", "得分", "扣分说明")
+
+EXEC = "预算执行率"
+
+# The seed form's rows: three per 二级指标 and a free "……" row per 一级指标.  The seed prints no
+# 社会效益 rows although its 一级指标 names it; the issue lists it, so it has its rows here.
+_GROUPS = (
+    ("产出", ("数量", "质量", "时效", "成本", "")),
+    ("效益", ("经济效益", "社会效益", "生态效益", "可持续影响", "")),
+    ("满意度", ("服务对象满意度", "")),
+)
+INDICATOR_LAYOUT: tuple[tuple[str, str], ...] = tuple(
+    (level1, level2)
+    for level1, levels2 in _GROUPS
+    for level2 in levels2
+    for _ in range(3 if level2 else 1)
+)
+INDICATOR_ROWS = len(INDICATOR_LAYOUT)
+
+SUMMARY_PREFIX = "专项汇总"
+SUMMARY_FIELDS = ("专项个数", "全年预算数", "全年执行数", "执行率", "得分", "等级", "得分说明")
+SUMMARY_TABLE = "专项汇总表"
+INDICATOR_SUMMARY_TABLE = "专项指标汇总表"
+FUND_RULES_TABLE = "专项评分规则表"
+SUMMARY_COLUMNS = ("序号", "专项资金名称", "全年预算数", "全年执行数", "执行率", "得分", "等级")
+INDICATOR_SUMMARY_COLUMNS = (
+    "一级指标", "二级指标", "三级指标", "年度指标值", "全年完成值", "汇总方式", "涉及专项",
+)
+
+
+def header_name(n: int, field: str) -> str:
+    return f"专项{n}_{field}"
+
+
+def money_name(n: int, item: str, column: str) -> str:
+    """money_name(1, "年度资金总额", "预算数") → "专项1_年度资金总额_预算数"."""
+    return f"专项{n}_{item}_{column}"
+
+
+def indicator_name(n: int, k: int, field: str) -> str:
+    """indicator_name(1, 3, "完成值") → "专项1_指标3_完成值"."""
+    return f"专项{n}_指标{k}_{field}"
+
+
+def exec_score_name(n: int) -> str:
+    return f"专项{n}_{EXEC}_得分"
+
+
+def exec_note_name(n: int) -> str:
+    return f"专项{n}_{EXEC}_扣分说明"
+
+
+def score_name(n: int) -> str:
+    return f"专项{n}_得分"
+
+
+def grade_name(n: int) -> str:
+    return f"专项{n}_等级"
+
+
+def summary_name(field: str) -> str:
+    return f"{SUMMARY_PREFIX}_{field}"
+
+
+def fund_input_names(n: int, rows: int = INDICATOR_ROWS) -> tuple[str, ...]:
+    return (
+        tuple(header_name(n, f) for f in HEADER_FIELDS)
+        + tuple(money_name(n, item, col) for item in MONEY_ITEMS for col in (BUDGET, SPENT))
+        + tuple(header_name(n, f) for f in GOAL_FIELDS)
+        + tuple(indicator_name(n, k, f) for k in range(1, rows + 1) for f in INDICATOR_INPUTS)
+        + (header_name(n, REMARKS),)
+    )
+
+
+def fund_output_names(n: int, rows: int = INDICATOR_ROWS) -> tuple[str, ...]:
+    return (
+        tuple(money_name(n, item, RATE) for item in MONEY_ITEMS)
+        + (exec_score_name(n), exec_note_name(n))
+        + tuple(indicator_name(n, k, f) for k in range(1, rows + 1) for f in INDICATOR_OUTPUTS)
+        + (score_name(n), grade_name(n))
+    )
+
+
+def fund_names(n: int, rows: int = INDICATOR_ROWS) -> tuple[str, ...]:
+    """Every defined name of fund n's block, inputs first."""
+    return fund_input_names(n, rows) + fund_output_names(n, rows)
+
+
+def summary_names() -> tuple[str, ...]:
+    return tuple(summary_name(f) for f in SUMMARY_FIELDS) + (
+        SUMMARY_TABLE, INDICATOR_SUMMARY_TABLE, FUND_RULES_TABLE,
+    )
