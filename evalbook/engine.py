@@ -19,6 +19,12 @@ from .inputs import Inputs, read_inputs
 from .numbers import fmt_score, fraction_to_float, round2, rounded
 from .validation import check_basic_data, check_plausible_rate
 
+
+def funds_json(report) -> dict:
+    from .funds.service import funds_json as as_json  # funds builds on this module
+
+    return as_json(report)
+
 PENDING = "待补充"  # what 得分 shows when an indicator cannot be scored yet
 
 
@@ -48,6 +54,7 @@ class Evaluation:
     indicators: list[IndicatorResult]
     findings: list[Finding] = field(default_factory=list)
     unit: str = ""
+    funds: object = None  # funds.scoring.FundsReport when the workbook has fund sheets
 
     @property
     def complete(self) -> bool:
@@ -93,6 +100,7 @@ class Evaluation:
             "total": None if total is None else round2(total),
             "grade": self.grade,
             "issues": [f.as_dict() for f in self.findings],
+            **funds_json(self.funds),
         }
 
 

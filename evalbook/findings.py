@@ -17,6 +17,15 @@ class CellRef:
         return f"{self.sheet}!{self.cell}" if self.cell else self.sheet
 
 
+def cell_position(cell: str) -> tuple[int, int]:
+    """'E9' → (row 9, column 5)."""
+    column = 0
+    for ch in cell:
+        if ch.isalpha():
+            column = column * 26 + ord(ch.upper()) - 64
+    return int("".join(ch for ch in cell if ch.isdigit())), column
+
+
 @dataclass(frozen=True)
 class Finding:
     severity: str

@@ -380,15 +380,19 @@ def _results_sheet() -> Sheet:
 
 
 XLWINGS_CONF = (
-    # key, value, what the department's IT person may change
-    ("Interpreter_Win", "", "Python 解释器完整路径，如 C:\\Python311\\python.exe；留空则使用 PATH 中的 python"),
-    ("PYTHONPATH", "", "额外的模块搜索路径（分号分隔），通常留空"),
-    ("Conda Path", "", "使用 Anaconda 时填写其安装目录"),
-    ("Conda Env", "", "使用 Anaconda 时填写环境名"),
+    # xlwings reads key/value rows from A1 down to the first blank row, and a key present here
+    # wins over the user's own xlwings.conf even when its value is blank: only set keys go above.
     ("UDF Modules", "udfs", "自定义函数所在的 Python 模块（请勿修改）"),
     ("Debug UDFs", "False", ""),
     ("Use UDF Server", "False", ""),
     ("Show Console", "False", ""),
+)
+XLWINGS_CONF_OPTIONAL = (
+    ("Interpreter_Win", "C:\\Python311\\pythonw.exe",
+     "Python 解释器完整路径；默认使用 PATH 中的 python。需要时把本行剪切到上方空行处并改为实际路径"),
+    ("PYTHONPATH", "D:\\evalbook", "额外的模块搜索路径（分号分隔）；通常不需要"),
+    ("Conda Path", "C:\\ProgramData\\Anaconda3", "使用 Anaconda 时填写其安装目录，与 Conda Env 一起剪切到上方"),
+    ("Conda Env", "base", "使用 Anaconda 时的环境名"),
 )
 
 
@@ -396,12 +400,23 @@ def _conf_sheet() -> Sheet:
     s = Sheet("xlwings.conf", "shtConf", hidden=True)
     s.widths = {"A": 18, "B": 40, "C": 60}
     for r, (key, value, why) in enumerate(XLWINGS_CONF, start=1):
-        s.add(Cell(f"A{r}", key, TEXT), Cell(f"B{r}", value or None, TEXT), Cell(f"C{r}", why, NOTE))
+        s.add(Cell(f"A{r}", key, TEXT), Cell(f"B{r}", value, TEXT), Cell(f"C{r}", why, NOTE))
+    # below the blank row xlwings stops reading: examples for the department's IT person
+    r = len(XLWINGS_CONF) + 2
+    s.add(Cell(f"A{r}", "以下为可选设置示例（空行以下不生效）", NOTE))
+    for r, (key, value, why) in enumerate(XLWINGS_CONF_OPTIONAL, start=r + 1):
+        s.add(Cell(f"A{r}", key, TEXT), Cell(f"B{r}", value, TEXT), Cell(f"C{r}", why, NOTE))
     return s
 
 
 def sheets() -> list[Sheet]:
-    return [_score_sheet(), _data_sheet(), _rules_sheet(), _results_sheet(), _conf_sheet()]
+    from .funds import layout as fund_layout  # the fund sheets are built from this module's parts
+
+    rules = _rules_sheet()
+    last_rule_row = max(int("".join(ch for ch in c.ref if ch.isdigit())) for c in rules.cells)
+    fund_layout.add_rules(rules, last_rule_row + 2)
+    return [_score_sheet(), _data_sheet(), rules, _results_sheet(),
+            fund_layout.fund_sheet(1), fund_layout.summary_sheet(), _conf_sheet()]
 
 
 def input_cells() -> dict[str, tuple[str, str]]:

@@ -9,7 +9,8 @@ from . import catalogue, layout
 from . import contract as C
 from .adapters.base import Book, WorkbookUnusable
 from .engine import PENDING, Evaluation, RulesSource, evaluate
-from .findings import ERROR
+from .findings import ERROR, cell_position
+from .funds.service import read_funds, write_funds
 from .numbers import fmt_score, round2
 
 READ_NAMES = C.INPUT_NAMES
@@ -29,18 +30,13 @@ def read_evaluation(book: Book) -> Evaluation:
     raw = book.read_values(READ_NAMES)
     refs = {name: book.locate(name) for name in READ_NAMES}
     origin, rows = book.read_range(C.RULES_TABLE)
-    first_column = _column_number(origin.cell)
-    first_row = int("".join(ch for ch in origin.cell if ch.isdigit()))
+    first_row, first_column = cell_position(origin.cell)
     source = RulesSource(rows=rows, sheet=origin.sheet, first_row=first_row, first_column=first_column)
-    return evaluate(raw, refs, source)
-
-
-def _column_number(cell: str) -> int:
-    index = 0
-    for ch in cell:
-        if ch.isalpha():
-            index = index * 26 + ord(ch.upper()) - 64
-    return index
+    evaluation = evaluate(raw, refs, source)
+    evaluation.funds = read_funds(book, raw.get("评价年度"))
+    if evaluation.funds is not None:
+        evaluation.findings.extend(evaluation.funds.findings)
+    return evaluation
 
 
 def output_values(evaluation: Evaluation, now: dt.datetime) -> dict[str, object]:
@@ -88,6 +84,8 @@ def write_results(book: Book, evaluation: Evaluation, now: dt.datetime | None = 
     now = now or dt.datetime.now()
     book.write_values(output_values(evaluation, now))
     book.write_rows(C.RESULTS_TABLE, finding_rows(evaluation), width=len(C.FINDING_COLUMNS))
+    if evaluation.funds is not None:
+        write_funds(book, evaluation.funds)
 
 
 def clear_marks(book: Book) -> None:

@@ -14,11 +14,14 @@ VBA_REL = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
 UI_REL = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
 RIBBON_PART = "customUI/customUI14.xml"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+BUILD_STAMP = b"2021-01-01T00:00:00Z"  # openpyxl stamps the save time; a build must not depend on it
 
 
 def make_xlsm(xlsx: bytes, vba_project: bytes | None, ribbon_xml: bytes | None) -> bytes:
     source = zipfile.ZipFile(io.BytesIO(xlsx))
     parts = {name: source.read(name) for name in source.namelist()}
+    parts["docProps/core.xml"] = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>" + BUILD_STAMP + rb"\2",
+                                        parts["docProps/core.xml"])
     parts["[Content_Types].xml"] = _content_types(parts["[Content_Types].xml"], vba_project is not None)
     if vba_project is not None:
         parts["xl/vbaProject.bin"] = vba_project
