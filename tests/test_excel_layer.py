@@ -473,11 +473,16 @@ def test_conf_sheet_keys_are_read_by_the_standalone_module():
     project = re.search(r'Public Const PROJECT_NAME As String = "(\w+)"', xlwings_bas)[1]
     conf = [sheet for sheet in layout.sheets() if sheet.code_name == "shtConf"]
     assert [sheet.title for sheet in conf] == [f"{project}.conf"]
-    # The sheet is read from A1 down to the first blank key (Range("A1").End(xlDown)).
-    keys = [cell.value for cell in conf[0].cells if cell.ref.startswith("A")]
-    assert [cell.ref for cell in conf[0].cells if cell.ref.startswith("A")] == [
-        f"A{row}" for row in range(1, len(keys) + 1)]
-    assert all(keys)
+    # The sheet is read from A1 down to the first blank key (Range("A1").End(xlDown)): the set
+    # keys fill A1.. without a gap, and the optional examples sit below a blank row.
+    in_a = {int(cell.ref[1:]): cell.value for cell in conf[0].cells if cell.ref.startswith("A")}
+    active = len(layout.XLWINGS_CONF)
+    assert [in_a[row] for row in range(1, active + 1)] == [key for key, _, _ in layout.XLWINGS_CONF]
+    assert active + 1 not in in_a
+    assert all(value for _, value, _ in layout.XLWINGS_CONF)
+    for key, _, _ in layout.XLWINGS_CONF_OPTIONAL:
+        assert key.upper() in read_keys
+        assert min(row for row, value in in_a.items() if value == key) > active + 1
 
 
 # ---------------------------------------------------------------------------
