@@ -51,5 +51,18 @@ def clear() -> None:
         _alert(live, f"无法清除：{exc}")
 
 
+def add_fund() -> None:
+    """新增专项资金: one more fund sheet, copied from the first."""
+    from .funds.add import add_fund_to_live
+
+    live = xw.Book.caller()
+    try:
+        n = add_fund_to_live(live)
+    except WorkbookUnusable as exc:
+        _alert(live, f"无法新增专项资金：{exc}")
+        return
+    _alert(live, f"已新增“专项资金自评表{n}”，请填写后点击“校验并评分”。")
+
+
 def show_help() -> None:
     _alert(xw.Book.caller(), HELP_TEXT)

@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("output", help="新文件路径（.xlsm）")
     new.add_argument("--force", action="store_true", help="目标已存在时覆盖")
 
+    add = sub.add_parser("add-fund", help="新增一张专项资金自评表（复制第一张的格式，内容为空）")
+    add.add_argument("book")
+    add.add_argument("-o", "--output", help="另存为此文件（默认写回原文件）")
+
     for name, handler in _extra_commands().items():
         handler(sub)
     return parser
@@ -89,6 +93,8 @@ def _dispatch(args) -> int:
         return cmd_check(args)
     if args.command == "new":
         return cmd_new(args)
+    if args.command == "add-fund":
+        return cmd_add_fund(args)
     raise AssertionError(args.command)
 
 
@@ -123,6 +129,14 @@ def cmd_new(args) -> int:
     writable_check(target)
     write_atomically(target, build_template_bytes())
     print(f"已生成空白模板：{target}")
+    return EXIT_OK
+
+
+def cmd_add_fund(args) -> int:
+    from .funds.add import add_fund_to_file
+
+    n = add_fund_to_file(args.book, args.output)
+    print(f"已新增“专项资金自评表{n}”（定义名称 专项{n}_…）：{args.output or args.book}")
     return EXIT_OK
 
 

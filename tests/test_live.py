@@ -117,3 +117,20 @@ def test_button_on_a_book_without_the_template_names_alerts(monkeypatch):
     button.score()
     assert said and "缺少" in said[0] and "定义名称" in said[0]
     assert book.json()["actions"] == []
+
+
+def test_add_fund_button_copies_the_sheet_and_names_it(remote, monkeypatch):
+    from evalbook.funds import names as N
+
+    payload, book = remote(EXAMPLE)
+    said = []
+    monkeypatch.setattr(button, "_alert", lambda _book, message: said.append(message))
+    button.add_fund()
+    actions = book.json()["actions"]
+    order = [s["name"] for s in payload["sheets"]]
+    copy = [a for a in actions if a["func"] == "copySheet"]
+    assert len(copy) == 1 and copy[0]["sheet_position"] == order.index("专项资金自评表1")
+    added = {a["args"][0]: a["args"][1] for a in actions if a["func"] == "namesAdd"}
+    assert len(added) == len(N.fund_names(2))
+    assert added["专项2_指标3_完成值"] == "='专项资金自评表2'!$E$14"
+    assert said == ["已新增“专项资金自评表2”，请填写后点击“校验并评分”。"]

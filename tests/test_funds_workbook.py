@@ -1,0 +1,108 @@
+"""Special funds end to end in a workbook: add-fund, fill two funds, score, read the sheets back."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+
+import openpyxl
+import pytest
+
+from evalbook.adapters.xlsx import XlsxBook
+from evalbook.cli import main
+from evalbook.funds import names as N
+from evalbook.funds.model import FundInput
+from tests.conftest import EXAMPLE
+from tests.test_funds import DEPARTMENT_SCORE, FUND1_TOTAL, FUND2_TOTAL
+from tests.test_funds_forms import sewage, waterworks
+
+
+def fund_values(fund: FundInput) -> dict[str, object]:
+    """The fund as typed into its sheet, name by name (dates as the text an accountant types)."""
+    n = fund.number
+    values = {N.header_name(n, field): value for field, value in fund.header().items()}
+    for item, row in fund.money_rows():
+        values[N.money_name(n, item, N.BUDGET)] = row.budget
+        values[N.money_name(n, item, N.SPENT)] = row.spent
+    values[N.header_name(n, "年初设定目标")] = fund.goal_planned
+    values[N.header_name(n, "全年实际完成情况")] = fund.goal_achieved
+    values[N.header_name(n, N.REMARKS)] = fund.remarks
+    for k, row in enumerate(fund.indicators, start=1):
+        for field, value in ((N.LEVEL3, row.name), (N.TARGET, row.target), (N.ACTUAL, row.actual),
+                             (N.REASON, row.reason), (N.POINTS, row.points), (N.TIER, row.tier)):
+            if value is not None:
+                values[N.indicator_name(n, k, field)] = value.strftime("%Y年%m月%d日") if hasattr(
+                    value, "strftime") else value
+    return values
+
+
+@pytest.fixture
+def two_funds(tmp_path, capsys):
+    book = tmp_path / "专项.xlsm"
+    shutil.copy(EXAMPLE, book)
+    assert main(["add-fund", str(book)]) == 0
+    capsys.readouterr()
+    with XlsxBook(book) as wb:
+        wb.write_values({**fund_values(waterworks(1)), **fund_values(sewage(2))})
+        wb.save()
+    return book
+
+
+def test_add_fund_gives_an_empty_sheet_with_its_own_names(tmp_path, capsys):
+    book = tmp_path / "加表.xlsm"
+    shutil.copy(EXAMPLE, book)
+    with XlsxBook(book) as wb:
+        wb.write_values({"专项1_专项资金名称": "湘江水厂"})
+        wb.save()
+    assert main(["add-fund", str(book)]) == 0
+    assert "专项资金自评表2" in capsys.readouterr().out
+    wb = openpyxl.load_workbook(book)
+    assert wb.sheetnames[-1] == "专项资金自评表2"
+    dest = dict(wb.defined_names["专项2_指标3_完成值"].destinations)
+    assert dest == {"专项资金自评表2": "$E$14"}
+    assert wb["专项资金自评表2"]["C2"].value is None  # the copy starts empty
+    assert wb["专项资金自评表2"]["A12"].value == "产出"  # but keeps the prefilled labels
+    assert wb["专项资金自评表1"]["C2"].value == "湘江水厂"
+    assert len([n for n in wb.defined_names if n.startswith("专项2_")]) == len(N.fund_names(2))
+    with zipfile.ZipFile(book) as z:
+        sheet = z.read("xl/worksheets/sheet8.xml").decode()
+        assert "codeName" not in sheet and '"专项资金自评表2"' in sheet  # own highlight rule
+        assert z.testzip() is None
+
+
+def test_two_funds_scored_by_hand(two_funds, capsys):
+    code = main(["score", str(two_funds), "--json"])
+    d = json.loads(capsys.readouterr().out)
+    assert code == 0, [i for i in d["issues"] if i["severity"] == "错误"]
+    assert [f["total"] for f in d["funds"]] == [round(float(FUND1_TOTAL), 2), round(float(FUND2_TOTAL), 2)]
+    assert [f["grade"] for f in d["funds"]] == ["优", "良"]
+    summary = d["funds_summary"]
+    assert summary["count"] == 2 and summary["score"] == round(float(DEPARTMENT_SCORE), 2)
+    assert summary["rate"] == pytest.approx(2580 / 3200)
+    wb = openpyxl.load_workbook(two_funds)
+
+    def at(name):
+        sheet, ref = next(iter(wb.defined_names[name].destinations))
+        return wb[sheet][ref.replace("$", "")].value
+
+    assert at("专项1_得分") == 96.71 and at("专项1_等级") == "优"
+    assert at("专项2_得分") == 81.78 and at("专项2_等级") == "良"
+    assert at("专项1_年度资金总额_执行率") == pytest.approx(0.9)
+    assert at("专项1_指标1_扣分说明") == "数量指标“新增管道长度”：完成值3842米/指标值3000米=128.07%，按100%计，得6.25分"
+    assert at("专项汇总_得分") == 87.38 and at("专项汇总_等级") == "良"
+    sheet, ref = next(iter(wb.defined_names[N.SUMMARY_TABLE].destinations))
+    first = wb[sheet][ref.replace("$", "")].row
+    rows = [r for r in wb[sheet].iter_rows(min_row=first, max_row=first + 5, values_only=True) if r[0]]
+    assert [r[1] for r in rows] == ["湘江水厂提质扩容改造项目", "乡镇污水处理项目"]
+
+
+def test_fund_error_names_the_cell(two_funds, capsys):
+    with XlsxBook(two_funds) as wb:
+        wb.write_values({"专项2_指标1_完成值": "很多"})
+        wb.save()
+    code = main(["check", str(two_funds), "--json"])
+    d = json.loads(capsys.readouterr().out)
+    assert code == 1
+    errors = [i for i in d["issues"] if i["severity"] == "错误"]
+    assert any(i["sheet"] == "专项资金自评表2" and i["cell"] == "E12" and "很多" in i["message"] for i in errors)
