@@ -174,6 +174,14 @@ def _report(evaluation, as_json: bool, written) -> None:
         print(f"  {r.key:<10}\t{score:>6} / {weight:<3}\t{r.explanation}")
     total = evaluation.total
     print(f"总分：{'待补充' if total is None else fmt_score(total)}  等级：{evaluation.grade or '待补充'}")
+    funds = evaluation.funds
+    if funds is not None and funds.results:
+        print("专项资金：")
+        for r in funds.results:
+            score = "待补充" if r.total is None else fmt_score(r.total)
+            print(f"  专项{r.number} {r.name or '（未填名称）'}\t{score}（{r.grade or '待补充'}）")
+        s = funds.summary
+        print(f"  汇总：{'待补充' if s.score is None else fmt_score(s.score)}（{s.grade or '待补充'}）")
     print(f"错误{evaluation.errors}项，提示{evaluation.hints}项")
     for f in evaluation.findings:
         where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet

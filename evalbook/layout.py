@@ -409,14 +409,16 @@ def _conf_sheet() -> Sheet:
     return s
 
 
-def sheets() -> list[Sheet]:
+def sheets(funds: int = 1) -> list[Sheet]:
+    """The template's sheets in order, with `funds` fund sheets (the template has one)."""
     from .funds import layout as fund_layout  # the fund sheets are built from this module's parts
 
     rules = _rules_sheet()
     last_rule_row = max(int("".join(ch for ch in c.ref if ch.isdigit())) for c in rules.cells)
     fund_layout.add_rules(rules, last_rule_row + 2)
-    return [_score_sheet(), _data_sheet(), rules, _results_sheet(),
-            fund_layout.fund_sheet(1), fund_layout.summary_sheet(), _conf_sheet()]
+    return ([_score_sheet(), _data_sheet(), rules, _results_sheet()]
+            + [fund_layout.fund_sheet(n) for n in range(1, funds + 1)]
+            + [fund_layout.summary_sheet(), _conf_sheet()])
 
 
 def input_cells() -> dict[str, tuple[str, str]]:

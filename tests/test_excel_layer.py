@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "workbook_template.xlsm"
 EXAMPLE = ROOT / "examples" / "衡山县住建局2020.xlsm"
 BUILT = [pytest.param(TEMPLATE, id="template"), pytest.param(EXAMPLE, id="example")]
+FUNDS = {TEMPLATE: 1, EXAMPLE: 2}  # fund sheets each was built with (the example carries two funds)
 VBA_SOURCES = ROOT / "evalbook" / "template" / "vba"
 RIBBON_SOURCE = ROOT / "evalbook" / "template" / "customUI14.xml"
 
@@ -114,11 +115,11 @@ def olevba_sources(path: Path) -> dict[str, str]:
     return {filename.rsplit(".", 1)[0]: code for _, _, filename, code in parser.extract_macros()}
 
 
-def expected_bodies() -> dict[str, str]:
+def expected_bodies(funds: int = 1) -> dict[str, str]:
     """Module name → body, taken from the repository's files and generators (not from vba_modules)."""
     xlwings_dir = vba.xlwings_package_dir()
     bodies = {"ThisWorkbook": (VBA_SOURCES / "ThisWorkbook.cls").read_text(encoding="utf-8")}
-    bodies.update({sheet.code_name: "" for sheet in layout.sheets()})
+    bodies.update({sheet.code_name: "" for sheet in layout.sheets(funds)})
     bodies["xlwings"] = (xlwings_dir / "xlwings.bas").read_text(encoding="utf-8")
     bodies["Dictionary"] = (xlwings_dir / "addin" / "Dictionary.cls").read_text(encoding="utf-8")
     bodies["Ribbon"] = (VBA_SOURCES / "Ribbon.bas").read_text(encoding="utf-8")
@@ -134,15 +135,15 @@ def expected_bodies() -> dict[str, str]:
 
 @pytest.mark.parametrize("path", BUILT)
 def test_vba_project_is_a_fresh_build(path):
-    assert package(path).read("xl/vbaProject.bin") == vba.build_project(), (
+    assert package(path).read("xl/vbaProject.bin") == vba.build_project(FUNDS[path]), (
         f"{path.name} holds a stale VBA project: run python -m evalbook.build")
 
 
 @pytest.mark.parametrize("path", BUILT)
 def test_module_sources_equal_repository_sources(path):
     stored = project_sources(path)
-    expected = expected_bodies()
-    assert list(stored) == [module.name for module in vba.vba_modules()]
+    expected = expected_bodies(FUNDS[path])
+    assert list(stored) == [module.name for module in vba.vba_modules(FUNDS[path])]
     assert sorted(stored) == sorted(expected)
     for name, body in expected.items():
         assert stored[name].startswith(f'Attribute VB_Name = "{name}"\r\n'), name
@@ -153,7 +154,7 @@ def test_module_sources_equal_repository_sources(path):
 def test_stored_text_is_what_the_writer_produces(path):
     # Header included: the attribute blocks by kind come from ovba.module_source.
     stored = project_sources(path)
-    for module in vba.vba_modules():
+    for module in vba.vba_modules(FUNDS[path]):
         assert stored[module.name] == module_source(module)
 
 
@@ -603,6 +604,6 @@ def test_code_names_match_the_document_modules(path):
         part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
         properties = ElementTree.fromstring(zf.read(part)).find(f"{{{MAIN_NS}}}sheetPr")
         code_names[sheet.get("name")] = properties.get("codeName")
-    assert code_names == {sheet.title: sheet.code_name for sheet in layout.sheets()}
-    documents = {module.name for module in vba.vba_modules() if module.kind == "document"}
+    assert code_names == {sheet.title: sheet.code_name for sheet in layout.sheets(FUNDS[path])}
+    documents = {module.name for module in vba.vba_modules(FUNDS[path]) if module.kind == "document"}
     assert documents == set(code_names.values()) | {"ThisWorkbook"}

@@ -12,35 +12,20 @@ import pytest
 from evalbook.adapters.xlsx import XlsxBook
 from evalbook.cli import main
 from evalbook.funds import names as N
-from evalbook.funds.model import FundInput
-from tests.conftest import EXAMPLE
+from evalbook.build.example import example_values
+from tests.conftest import EXAMPLE, TEMPLATE
 from tests.test_funds import DEPARTMENT_SCORE, FUND1_TOTAL, FUND2_TOTAL
-from tests.test_funds_forms import sewage, waterworks
-
-
-def fund_values(fund: FundInput) -> dict[str, object]:
-    """The fund as typed into its sheet, name by name (dates as the text an accountant types)."""
-    n = fund.number
-    values = {N.header_name(n, field): value for field, value in fund.header().items()}
-    for item, row in fund.money_rows():
-        values[N.money_name(n, item, N.BUDGET)] = row.budget
-        values[N.money_name(n, item, N.SPENT)] = row.spent
-    values[N.header_name(n, "年初设定目标")] = fund.goal_planned
-    values[N.header_name(n, "全年实际完成情况")] = fund.goal_achieved
-    values[N.header_name(n, N.REMARKS)] = fund.remarks
-    for k, row in enumerate(fund.indicators, start=1):
-        for field, value in ((N.LEVEL3, row.name), (N.TARGET, row.target), (N.ACTUAL, row.actual),
-                             (N.REASON, row.reason), (N.POINTS, row.points), (N.TIER, row.tier)):
-            if value is not None:
-                values[N.indicator_name(n, k, field)] = value.strftime("%Y年%m月%d日") if hasattr(
-                    value, "strftime") else value
-    return values
+from evalbook.build.example_funds import fund_values, sewage, waterworks
 
 
 @pytest.fixture
 def two_funds(tmp_path, capsys):
+    """The template, a second fund sheet added with add-fund, both funds typed in."""
     book = tmp_path / "专项.xlsm"
-    shutil.copy(EXAMPLE, book)
+    shutil.copy(TEMPLATE, book)
+    with XlsxBook(book) as wb:
+        wb.write_values(example_values()[0])
+        wb.save()
     assert main(["add-fund", str(book)]) == 0
     capsys.readouterr()
     with XlsxBook(book) as wb:
@@ -55,19 +40,21 @@ def test_add_fund_gives_an_empty_sheet_with_its_own_names(tmp_path, capsys):
     with XlsxBook(book) as wb:
         wb.write_values({"专项1_专项资金名称": "湘江水厂"})
         wb.save()
-    assert main(["add-fund", str(book)]) == 0
-    assert "专项资金自评表2" in capsys.readouterr().out
+    assert main(["add-fund", str(book)]) == 0  # the example has two funds: this is the third
+    assert "专项资金自评表3" in capsys.readouterr().out
     wb = openpyxl.load_workbook(book)
-    assert wb.sheetnames[-1] == "专项资金自评表2"
-    dest = dict(wb.defined_names["专项2_指标3_完成值"].destinations)
-    assert dest == {"专项资金自评表2": "$E$14"}
-    assert wb["专项资金自评表2"]["C2"].value is None  # the copy starts empty
-    assert wb["专项资金自评表2"]["A12"].value == "产出"  # but keeps the prefilled labels
+    assert wb.sheetnames[-1] == "专项资金自评表3"
+    dest = dict(wb.defined_names["专项3_指标3_完成值"].destinations)
+    assert dest == {"专项资金自评表3": "$E$14"}
+    assert wb["专项资金自评表3"]["C2"].value is None  # the copy starts empty
+    assert wb["专项资金自评表3"]["A12"].value == "产出"  # but keeps the prefilled labels
+    assert wb["专项资金自评表3"]["D14"].value is None
     assert wb["专项资金自评表1"]["C2"].value == "湘江水厂"
-    assert len([n for n in wb.defined_names if n.startswith("专项2_")]) == len(N.fund_names(2))
+    assert wb["专项资金自评表1"]["D13"].value == "≥2000户"
+    assert len([n for n in wb.defined_names if n.startswith("专项3_")]) == len(N.fund_names(3))
     with zipfile.ZipFile(book) as z:
-        sheet = z.read("xl/worksheets/sheet8.xml").decode()
-        assert "codeName" not in sheet and '"专项资金自评表2"' in sheet  # own highlight rule
+        sheet = z.read("xl/worksheets/sheet10.xml").decode()
+        assert "codeName" not in sheet and '"专项资金自评表3"' in sheet  # own highlight rule
         assert z.testzip() is None
 
 

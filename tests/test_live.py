@@ -131,6 +131,6 @@ def test_add_fund_button_copies_the_sheet_and_names_it(remote, monkeypatch):
     copy = [a for a in actions if a["func"] == "copySheet"]
     assert len(copy) == 1 and copy[0]["sheet_position"] == order.index("专项资金自评表1")
     added = {a["args"][0]: a["args"][1] for a in actions if a["func"] == "namesAdd"}
-    assert len(added) == len(N.fund_names(2))
-    assert added["专项2_指标3_完成值"] == "='专项资金自评表2'!$E$14"
-    assert said == ["已新增“专项资金自评表2”，请填写后点击“校验并评分”。"]
+    assert len(added) == len(N.fund_names(3))  # the example has two funds already
+    assert added["专项3_指标3_完成值"] == "='专项资金自评表3'!$E$14"
+    assert said == ["已新增“专项资金自评表3”，请填写后点击“校验并评分”。"]

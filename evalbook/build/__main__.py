@@ -6,10 +6,13 @@ import sys
 from pathlib import Path
 
 from ..cli import write_atomically
+from .example_funds import fund_values, sewage, waterworks
 from .example import example_values
 from .template import build_template_bytes
 
 EXAMPLE = "examples/衡山县住建局2020.xlsm"
+ASSUMED_FUND_NOTE = "示例：各专项资金数额为假设数据，指标完成情况取自部门自评报告。"
+EXAMPLE_FUNDS = (waterworks(1), sewage(2))
 
 
 def main(root: str = ".") -> int:
@@ -17,7 +20,11 @@ def main(root: str = ".") -> int:
     write_atomically(base / "workbook_template.xlsm", build_template_bytes())
     values, comments = example_values()
     (base / "examples").mkdir(exist_ok=True)
-    write_atomically(base / EXAMPLE, build_template_bytes(values, comments))
+    example = base / EXAMPLE
+    for fund in EXAMPLE_FUNDS:
+        fund.remarks = ASSUMED_FUND_NOTE
+        values.update(fund_values(fund))
+    write_atomically(example, build_template_bytes(values, comments, funds=len(EXAMPLE_FUNDS)))
     print(f"built {base / 'workbook_template.xlsm'} and {base / EXAMPLE}")
     return 0
 

@@ -59,7 +59,7 @@ def _style(cell, spec: L.Cell) -> None:
 
 
 def build_workbook(values: Mapping[str, object] | None = None,
-                   comments: Mapping[str, str] | None = None) -> Workbook:
+                   comments: Mapping[str, str] | None = None, funds: int = 1) -> Workbook:
     """The template as an openpyxl Workbook; `values` fills named input cells (for examples)."""
     values = values or {}
     comments = comments or {}
@@ -71,7 +71,7 @@ def build_workbook(values: Mapping[str, object] | None = None,
     wb.properties.modified = FIXED_TIME
     wb.properties.lastModifiedBy = "evalbook"
     seen_values = set()
-    for spec in L.sheets():
+    for spec in L.sheets(funds):
         ws = wb.create_sheet(spec.title)
         ws.sheet_properties.codeName = spec.code_name
         if spec.hidden:
@@ -182,8 +182,8 @@ def _row(ref: str) -> str:
     return "".join(ch for ch in ref if ch.isdigit())
 
 
-def workbook_bytes(values=None, comments=None) -> bytes:
-    wb = build_workbook(values, comments)
+def workbook_bytes(values=None, comments=None, funds: int = 1) -> bytes:
+    wb = build_workbook(values, comments, funds)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -15,22 +15,13 @@ def ribbon_xml() -> bytes:
     return resources.files("evalbook.template").joinpath("customUI14.xml").read_bytes()
 
 
-def vba_project() -> bytes | None:
-    try:
-        from .vba import build_project
-    except ImportError:
-        return None
-    return build_project()
+def vba_project(funds: int = 1) -> bytes:
+    from .vba import build_project  # reads the installed xlwings' VBA: only when building
+
+    return build_project(funds)
 
 
 def build_template_bytes(values: Mapping[str, object] | None = None,
-                         comments: Mapping[str, str] | None = None) -> bytes:
-    xlsx = sheets.workbook_bytes(values, comments)
-    return package.make_xlsm(xlsx, vba_project(), _ribbon_or_none())
-
-
-def _ribbon_or_none() -> bytes | None:
-    try:
-        return ribbon_xml()
-    except (FileNotFoundError, ModuleNotFoundError):
-        return None
+                         comments: Mapping[str, str] | None = None, funds: int = 1) -> bytes:
+    xlsx = sheets.workbook_bytes(values, comments, funds)
+    return package.make_xlsm(xlsx, vba_project(funds), ribbon_xml())
