@@ -47,6 +47,7 @@ from evalbook import catalogue, engine, measures, methods
 from evalbook import contract as C
 from evalbook import rules as R
 from evalbook.findings import ERROR
+from evalbook.funds import formulas as fund_formulas
 from evalbook.inputs import read_inputs
 from evalbook.numbers import (
     ExcelError, as_excel_error, clean_text, fmt_money, fmt_pct, fmt_score, fraction_to_float,
@@ -56,6 +57,7 @@ from evalbook.numbers import (
 __all__ = (
     "CONTROL_RATE",
     "EXEC_RATE",
+    "INDICATOR_RATIO",
     "SANGONG_CHANGE_RATE",
     "SANGONG_SCORE",
     "STAFF_SCORE",
@@ -174,8 +176,28 @@ def CONTROL_RATE(actual, plan):
 
 @_udf(executed="全年执行数（B），万元", budget="全年预算数（A），万元，不能为0")
 def EXEC_RATE(executed, budget):
-    """专项资金执行率=全年执行数（B）/全年预算数（A），返回小数（单元格设为百分比格式）。"""
-    return _ratio(executed, budget, "全年执行数（B）", "全年预算数（A）")
+    """专项资金执行率=全年执行数（B）/全年预算数（A），返回小数（单元格设为百分比格式），超过100%不截断。"""
+    try:
+        return fraction_to_float(fund_formulas.exec_rate(_single(executed, "全年执行数"), _single(budget, "全年预算数")))
+    except (fund_formulas.FormulaError, _Bad) as bad:
+        return getattr(bad, "message", str(bad))
+
+
+@_udf(target="年度指标值，如“≥95%”“3000米”“≤500万元”“2020年12月底前”“达标”",
+      actual="全年完成值，如“96%”“3842米”“2020年12月20日”“已完成”；定性指标填完成比例",
+      level2="可选：二级指标（如“成本”：未写比较符的成本指标按不超过计）",
+      year="可选：评价年度（指标值只写“12月底前”时需要）")
+def INDICATOR_RATIO(target, actual, level2=None, year=None):
+    """专项资金绩效指标完成率：正向指标=完成值/指标值，反向指标（≤、成本、时限）=指标值/完成值，时限按时完成为100%；不截断。"""
+    try:
+        year_value = read_number(_single(year, "评价年度")).value
+        ratio = fund_formulas.indicator_ratio(
+            _single(target, "年度指标值"), _single(actual, "全年完成值"),
+            year=int(year_value) if year_value is not None else None,
+            level2=clean_text(str(_single(level2, "二级指标") or "")))
+    except (fund_formulas.FormulaError, _Bad) as bad:
+        return getattr(bad, "message", str(bad))
+    return fraction_to_float(ratio)
 
 
 # ---- indicators computed by the engine from basic data -----------------------------------------

@@ -263,6 +263,7 @@ VALID = {
     "BUDGET_CONTROL_SCORE": (10, 100),
     "INDICATOR_SCORE": ("公用经费控制率", 1.2),
     "SCORE_NOTE": ("公用经费控制率", 1.2),
+    "INDICATOR_RATIO": ("≥95%", "96%"),
 }
 
 
@@ -287,7 +288,7 @@ def test_bad_arguments_give_messages(name):
 
 @pytest.mark.parametrize("func,args,expected", [
     (udfs.CONTROL_RATE, (5, 0), "计划数为0，无法计算"),
-    (udfs.EXEC_RATE, (5, 0), "全年预算数（A）为0，无法计算"),
+    (udfs.EXEC_RATE, (5, 0), "全年预算数为0，无法计算执行率"),
     (udfs.CONTROL_RATE, (-5, 10), "实际数为负数-5.00，应填写不小于0的数"),
     (udfs.SANGONG_SCORE, (10, 0), "上年三公经费预算数为0，无法计算三公经费变动率（分母不能为0）"),
     (udfs.SANGONG_SCORE, (None, 10), "本年三公经费预算数未填写"),
@@ -464,3 +465,19 @@ def test_what_windows_registration_records(monkeypatch):
     weight = module.SANGONG_SCORE.__xlfunc__["argmap"]["weight"]
     assert weight["optional"] is None
     assert module.SANGONG_SCORE(10.2, 10) == 3.4
+
+
+# ---- special funds ----------------------------------------------------------------------------------
+
+def test_exec_rate_and_indicator_ratio_agree_with_the_fund_engine():
+    assert udfs.EXEC_RATE(1080, "1,200.00") == pytest.approx(0.9)
+    assert udfs.EXEC_RATE(1300, 1200) == pytest.approx(13 / 12)  # not capped: the score caps
+    assert udfs.EXEC_RATE(1, 0) == "全年预算数为0，无法计算执行率"
+    assert udfs.INDICATOR_RATIO("3000米", "3842米") == pytest.approx(3842 / 3000)
+    assert udfs.INDICATOR_RATIO("≤500万元", "450万元") == pytest.approx(500 / 450)
+    assert udfs.INDICATOR_RATIO("1200万元", "1080万元", "成本") == pytest.approx(1200 / 1080)
+    assert udfs.INDICATOR_RATIO("2020年12月底前", "2020年12月31日") == 1
+    assert udfs.INDICATOR_RATIO("2020年12月底前", "2021年1月1日") == 0
+    assert udfs.INDICATOR_RATIO("12月底前", "2020年12月1日", None, 2020) == 1
+    assert "很多" in udfs.INDICATOR_RATIO("≥95%", "很多")
+    assert isinstance(udfs.INDICATOR_RATIO(None, "\u3000"), str)
