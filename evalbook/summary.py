@@ -1,0 +1,434 @@
+"""The bureau's summary workbook (汇总.xlsx): what `evalbook batch` and `evalbook merge` write.
+
+Results are spilled to a temporary SQLite file as they arrive and streamed out with openpyxl's
+write-only mode, so memory stays flat however many departments there are.  The sheets' headers
+are the contract `evalbook merge` reads back, so they live here as constants.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.label import DataLabelList
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from . import catalogue
+from .adapters.base import WorkbookUnusable
+from .engine import PENDING
+
+SUMMARY_SHEET = "汇总"
+CHART_SHEET = "图表"
+FINDINGS_SHEET = "问题清单"
+FAILED_SHEET = "无法读取"
+
+RANK, FILE, UNIT = "排名", "文件", "单位名称"
+TOTAL, GRADE, ERRORS, HINTS = "总分", "等级", "错误数", "提示数"
+SELF_TOTAL, SELF_GAP = "自评总分", "自评−总分"
+SUMMARY_COLUMNS = (RANK, FILE, UNIT) + catalogue.KEYS + (TOTAL, GRADE, ERRORS, HINTS, SELF_TOTAL, SELF_GAP)
+FINDING_COLUMNS = ("文件", "单位", "级别", "工作表", "单元格", "说明")
+FAILED_COLUMNS = ("文件", "原因")
+RATE_COLUMNS = ("指标", "二级指标", "计分单位数", "平均得分率")
+RATES_HEADER_ROW = 2  # row 1 of 图表 is its title
+
+NO_UNIT = "（未填报单位）"
+MAX_CELL_TEXT = 32767  # Excel's limit for one cell
+
+_THIN = Side(style="thin", color="A6A6A6")
+_HEADER_FONT = Font(name="等线", bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+_HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_HEADER_BORDER = Border(bottom=_THIN)
+_TITLE_FONT = Font(name="等线", bold=True, size=12)
+_PENDING_FONT = Font(name="等线", color="9C5700")
+SCORE_FORMAT = "0.00"
+GAP_FORMAT = "+0.00;-0.00;0.00"
+RATE_FORMAT = "0.0%"
+COUNT_FORMAT = "0"
+
+
+# ---- collecting results -------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    files: int = 0
+    scored: int = 0
+    pending: int = 0  # scored, but 总分 待补充
+    with_errors: int = 0
+    unreadable: int = 0
+
+    def line(self) -> str:
+        parts = [f"共{self.files}个文件：已评分{self.scored}个"]
+        notes = []
+        if self.pending:
+            notes.append(f"总分待补充{self.pending}个")
+        if self.with_errors:
+            notes.append(f"有错误的{self.with_errors}个")
+        if notes:
+            parts.append(f"（其中{'，'.join(notes)}）")
+        parts.append(f"，无法读取{self.unreadable}个")
+        return "".join(parts)
+
+
+@dataclass
+class RateSums:
+    """Exact running sums of 得分率 per indicator: flat memory, the same whatever order results
+    arrive in (float sums are not), and mergeable across summaries as count-weighted means."""
+
+    sums: dict[str, Fraction] = field(default_factory=lambda: {k: Fraction(0) for k in catalogue.KEYS})
+    counts: dict[str, int] = field(default_factory=lambda: {k: 0 for k in catalogue.KEYS})
+
+    def add(self, key: str, rate: Fraction, count: int = 1) -> None:
+        self.sums[key] += rate * count
+        self.counts[key] += count
+
+    def rows(self) -> list[tuple[str, str, int, float | None]]:
+        """(指标, 二级指标, 计分单位数, 平均得分率), lowest average first: where to look first."""
+        rows = []
+        for ind in catalogue.INDICATORS:
+            n = self.counts[ind.key]
+            rows.append((ind.key, ind.level2, n, float(self.sums[ind.key] / n) if n else None))
+        order = {k: i for i, k in enumerate(catalogue.KEYS)}
+        rows.sort(key=lambda r: (r[3] is None, r[3] if r[3] is not None else 0.0, order[r[0]]))
+        return rows
+
+
+class Collector:
+    """Department results, findings and failures, kept on disk until the summary is written.
+
+    A result is the plain dict a batch worker returns (see `evalbook.batch.score_file`);
+    `merge` builds the same dicts from summaries read back.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self._db = sqlite3.connect(Path(folder) / "results.sqlite3")
+        self._db.executescript("""
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            PRAGMA cache_size = -4096;
+            CREATE TABLE dept (seq INTEGER PRIMARY KEY, name TEXT, path TEXT, unit TEXT, scores TEXT,
+                               total REAL, grade TEXT, errors INTEGER, hints INTEGER,
+                               self_total REAL, self_gap REAL);
+            CREATE TABLE finding (seq INTEGER PRIMARY KEY, name TEXT, path TEXT, unit TEXT, errfirst INTEGER,
+                                  severity TEXT, sheet TEXT, cell TEXT, message TEXT);
+            CREATE TABLE failure (seq INTEGER PRIMARY KEY, name TEXT, path TEXT, reason TEXT);
+        """)
+        self.tally = Tally()
+        self.rates = RateSums()
+
+    def add(self, result: Mapping) -> None:
+        self.tally.files += 1
+        name, path = result["name"], result.get("path", result["name"])
+        if not result["ok"]:
+            self.tally.unreadable += 1
+            self._db.execute("INSERT INTO failure (name, path, reason) VALUES (?, ?, ?)",
+                             (name, path, result["reason"]))
+            return
+        self.tally.scored += 1
+        if result["total"] is None:
+            self.tally.pending += 1
+        if result["errors"]:
+            self.tally.with_errors += 1
+        for key, rate in zip(catalogue.KEYS, result.get("rates") or ()):
+            if rate is not None:
+                self.rates.add(key, Fraction(*rate))
+        unit = result["unit"]
+        self._db.execute(
+            "INSERT INTO dept (name, path, unit, scores, total, grade, errors, hints, self_total, self_gap)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, path, unit, json.dumps(result["scores"]), result["total"], result["grade"],
+             result["errors"], result["hints"], result["self_total"], result["self_gap"]))
+        self._db.executemany(
+            "INSERT INTO finding (name, path, unit, errfirst, severity, sheet, cell, message)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(name, path, unit, 0 if f[0] == "错误" else 1, *f) for f in result["findings"]])
+
+    def add_rates(self, key: str, average: float, count: int) -> None:
+        self.rates.add(key, Fraction(average), count)
+
+    def add_finding(self, name: str, unit: str, severity: str, sheet: str, cell: str, message: str) -> None:
+        """A 问题清单 row read back from another summary (`merge`)."""
+        self._db.execute(
+            "INSERT INTO finding (name, path, unit, errfirst, severity, sheet, cell, message)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, name, unit, 0 if severity == "错误" else 1, severity, sheet, cell, message))
+
+    def duplicates(self) -> list[str]:
+        """File names that occur more than once (the same department summarised twice?)."""
+        return [row[0] for row in self._db.execute(
+            "SELECT name FROM (SELECT name FROM dept UNION ALL SELECT name FROM failure)"
+            " GROUP BY name HAVING COUNT(*) > 1 ORDER BY name")]
+
+    def departments(self) -> Iterator[tuple]:
+        """Ranked rows: best 总分 first, incomplete ones last; ties in file-name order."""
+        return iter(self._db.execute(
+            "SELECT name, unit, scores, total, grade, errors, hints, self_total, self_gap FROM dept"
+            " ORDER BY total IS NULL, total DESC, name, path, seq"))
+
+    def findings(self) -> Iterator[tuple]:
+        return iter(self._db.execute(
+            "SELECT name, unit, severity, sheet, cell, message FROM finding"
+            " ORDER BY name, path, errfirst, seq"))
+
+    def failures(self) -> Iterator[tuple]:
+        return iter(self._db.execute("SELECT name, reason FROM failure ORDER BY name, path, seq"))
+
+    def best_total(self) -> float | None:
+        return self._db.execute("SELECT MAX(total) FROM dept").fetchone()[0]
+
+    def count(self, table: str) -> int:
+        return self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+# ---- writing ------------------------------------------------------------------------------------
+
+
+def clean(value: object) -> str:
+    """Workbook text made safe for a cell: no control characters, within Excel's length limit."""
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))[:MAX_CELL_TEXT]
+
+
+class _Cells:
+    """Styled write-only cells for one sheet."""
+
+    def __init__(self, ws):
+        self.ws = ws
+
+    def text(self, value, font=None) -> WriteOnlyCell | None:
+        if value is None or value == "":
+            return None
+        cell = WriteOnlyCell(self.ws, value=clean(value))
+        # text from a department's workbook is never a formula, whatever it starts with
+        cell.data_type = "s"
+        if font is not None:
+            cell.font = font
+        return cell
+
+    def number(self, value, fmt: str) -> WriteOnlyCell | None:
+        if value is None:
+            return None
+        cell = WriteOnlyCell(self.ws, value=value)
+        cell.number_format = fmt
+        return cell
+
+    def score(self, value) -> WriteOnlyCell:
+        return self.text(PENDING, _PENDING_FONT) if value is None else self.number(value, SCORE_FORMAT)
+
+    def header(self, titles: Iterable[str]) -> list[WriteOnlyCell]:
+        cells = []
+        for title in titles:
+            cell = self.text(title)
+            cell.font, cell.fill, cell.alignment, cell.border = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGN, _HEADER_BORDER
+            cells.append(cell)
+        return cells
+
+
+def _setup_table(ws, widths: Mapping[int, float], rows: int, columns: int, freeze: str, *, wide=True) -> None:
+    """Widths, frozen header, filter buttons and print settings; write-only sheets need these first."""
+    for index, width in widths.items():
+        ws.column_dimensions[get_column_letter(index)].width = width
+    ws.row_dimensions[1].height = 30
+    ws.freeze_panes = freeze
+    ws.auto_filter.ref = f"A1:{get_column_letter(columns)}{max(rows + 1, 2)}"
+    ws.print_title_rows = "1:1"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.page_setup.orientation = "landscape" if wide else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.3
+
+
+def _summary_sheet(wb: Workbook, collector: Collector) -> int:
+    """汇总; returns how many departments have a 总分 (they come first, for the chart)."""
+    ws = wb.create_sheet(SUMMARY_SHEET)
+    n = collector.count("dept")
+    widths = {1: 6, 2: 28, 3: 26}
+    first_key = len((RANK, FILE, UNIT)) + 1
+    for i in range(len(catalogue.KEYS)):
+        widths[first_key + i] = 9
+    tail = first_key + len(catalogue.KEYS)
+    widths.update({tail: 9, tail + 1: 7, tail + 2: 7, tail + 3: 7, tail + 4: 9, tail + 5: 10})
+    _setup_table(ws, widths, n, len(SUMMARY_COLUMNS), "D2")
+    errors_col = get_column_letter(tail + 2)
+    if n:
+        ws.conditional_formatting.add(
+            f"{errors_col}2:{errors_col}{n + 1}",
+            CellIsRule(operator="greaterThan", formula=["0"], fill=PatternFill("solid", bgColor="FFC7CE"),
+                       font=Font(color="9C0006")))
+        gap_col = get_column_letter(tail + 5)
+        ws.conditional_formatting.add(
+            f"{gap_col}2:{gap_col}{n + 1}",
+            CellIsRule(operator="greaterThan", formula=["0"], font=Font(color="9C0006")))
+    cells = _Cells(ws)
+    ws.append(cells.header(SUMMARY_COLUMNS))
+    complete = 0
+    rank = 0
+    previous = None
+    for position, (name, unit, scores, total, grade, errors, hints, self_total, self_gap) in enumerate(
+            collector.departments(), start=1):
+        if total is not None:
+            complete += 1
+            if total != previous:  # competition ranking: ties share a rank, the next rank skips
+                rank, previous = position, total
+        row = [cells.number(rank, COUNT_FORMAT) if total is not None else None,
+               cells.text(name), cells.text(unit or NO_UNIT)]
+        row += [cells.score(s) for s in json.loads(scores)]
+        row += [cells.score(total), cells.text(grade or PENDING, None if grade else _PENDING_FONT),
+                cells.number(errors, COUNT_FORMAT), cells.number(hints, COUNT_FORMAT),
+                cells.number(self_total, SCORE_FORMAT), cells.number(self_gap, GAP_FORMAT)]
+        ws.append(row)
+    return complete
+
+
+def _findings_sheet(wb: Workbook, collector: Collector) -> None:
+    ws = wb.create_sheet(FINDINGS_SHEET)
+    _setup_table(ws, {1: 28, 2: 26, 3: 6, 4: 10, 5: 8, 6: 100}, collector.count("finding"),
+                 len(FINDING_COLUMNS), "A2")
+    cells = _Cells(ws)
+    ws.append(cells.header(FINDING_COLUMNS))
+    error_font = Font(name="等线", color="9C0006", bold=True)
+    for name, unit, severity, sheet, cell, message in collector.findings():
+        ws.append([cells.text(name), cells.text(unit or NO_UNIT),
+                   cells.text(severity, error_font if severity == "错误" else None),
+                   cells.text(sheet), cells.text(cell), cells.text(message)])
+
+
+def _failed_sheet(wb: Workbook, collector: Collector) -> None:
+    ws = wb.create_sheet(FAILED_SHEET)
+    _setup_table(ws, {1: 40, 2: 110}, collector.count("failure"), len(FAILED_COLUMNS), "A2")
+    cells = _Cells(ws)
+    ws.append(cells.header(FAILED_COLUMNS))
+    for name, reason in collector.failures():
+        ws.append([cells.text(name), cells.text(reason)])
+
+
+def _chart_sheet(wb: Workbook, collector: Collector, summary_ws, complete: int) -> None:
+    ws = wb.create_sheet(CHART_SHEET)
+    for col, width in zip("ABCD", (20, 12, 11, 11)):
+        ws.column_dimensions[col].width = width
+    cells = _Cells(ws)
+    ws.append([cells.text("各指标平均得分率（得分÷分值）：从低到高排列，越靠前越值得优先关注", _TITLE_FONT)])
+    ws.append(cells.header(RATE_COLUMNS))
+    rows = collector.rates.rows()
+    for key, level2, n, average in rows:
+        ws.append([cells.text(key), cells.text(level2), cells.number(n, COUNT_FORMAT),
+                   cells.number(average, RATE_FORMAT)])
+    ws.append([])
+    ws.append([cells.text(collector.tally.line() + "；明细见“汇总”“问题清单”“无法读取”表。")])
+
+    scored_rates = sum(1 for r in rows if r[3] is not None)
+    if scored_rates:
+        chart = BarChart()
+        chart.type = "bar"
+        chart.style = 10
+        chart.title = "各指标平均得分率（越短越需关注）"
+        chart.legend = None
+        top = RATES_HEADER_ROW + 1
+        chart.add_data(Reference(ws, min_col=4, min_row=top, max_row=top + scored_rates - 1), titles_from_data=False)
+        chart.set_categories(Reference(ws, min_col=1, min_row=top, max_row=top + scored_rates - 1))
+        _bars(chart, scored_rates)
+        chart.y_axis.scaling.max = 1
+        chart.y_axis.number_format = "0%"
+        chart.y_axis.majorUnit = 0.2
+        chart.dataLabels = DataLabelList(showVal=True, showSerName=False, showCatName=False,
+                                         showLegendKey=False, showPercent=False)
+        chart.dataLabels.numFmt = "0.0%"
+        chart.dataLabels.position = "inEnd"  # inside the bar: a 100% label is not cut off
+        ws.add_chart(chart, "F2")
+
+    if complete:
+        chart = BarChart()
+        chart.type = "bar"
+        chart.style = 10
+        chart.title = "各部门总分（按总分排序）"
+        chart.legend = None
+        total_col = SUMMARY_COLUMNS.index(TOTAL) + 1
+        unit_col = SUMMARY_COLUMNS.index(UNIT) + 1
+        chart.add_data(Reference(summary_ws, min_col=total_col, min_row=2, max_row=complete + 1),
+                       titles_from_data=False)
+        chart.set_categories(Reference(summary_ws, min_col=unit_col, min_row=2, max_row=complete + 1))
+        _bars(chart, complete)
+        best = collector.best_total()
+        if best is not None and best <= 100:
+            chart.y_axis.scaling.max = 100
+        chart.y_axis.number_format = "0"
+        ws.add_chart(chart, "F30")  # below the rate chart (about 24 rows tall)
+
+
+def _bars(chart: BarChart, count: int) -> None:
+    """Horizontal bars in table order, every label shown: one readable bar per row."""
+    chart.x_axis.scaling.orientation = "maxMin"  # first row on top, as in the table
+    chart.y_axis.crosses = "max"  # …and the value axis back at the bottom
+    chart.y_axis.scaling.min = 0
+    chart.x_axis.tickLblSkip = 1
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.gapWidth = 60
+    chart.width = 18
+    chart.height = min(max(8.0, 0.6 * count + 3), 400.0)  # Excel's limit is about 1,400 cm
+
+
+def write_summary(target: Path, collector: Collector) -> None:
+    """The four sheets, written to a temporary file beside `target` that then replaces it."""
+    wb = Workbook(write_only=True)
+    wb.properties.creator = "evalbook"
+    complete = _summary_sheet(wb, collector)
+    summary_ws = wb[SUMMARY_SHEET]
+    _chart_sheet(wb, collector, summary_ws, complete)
+    _findings_sheet(wb, collector)
+    _failed_sheet(wb, collector)
+    save_atomically(wb, target)
+
+
+def save_atomically(wb: Workbook, target: Path) -> None:
+    fd, temp = tempfile.mkstemp(prefix=".~evalbook-", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        wb.save(temp)
+        with open(temp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except OSError as exc:
+        _remove_quietly(temp)
+        if getattr(exc, "errno", None) == 28:
+            raise WorkbookUnusable(f"磁盘空间不足，无法保存“{target.name}”") from None
+        raise WorkbookUnusable(f"无法保存“{target.name}”（{exc.strerror or exc}）") from None
+    except BaseException:
+        _remove_quietly(temp)
+        raise
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def is_summary(path: Path) -> bool:
+    """A workbook written by `batch`/`merge` (it has 汇总 and none of the template's names)."""
+    from .adapters.xlsx import XlsxBook
+
+    try:
+        with XlsxBook(path) as book:
+            return book.has_sheet(SUMMARY_SHEET) and not book.has_name("填报单位")
+    except WorkbookUnusable:
+        return False
