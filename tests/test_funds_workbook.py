@@ -52,8 +52,10 @@ def test_add_fund_gives_an_empty_sheet_with_its_own_names(tmp_path, capsys):
     assert wb["专项资金自评表1"]["C2"].value == "湘江水厂"
     assert wb["专项资金自评表1"]["D13"].value == "≥2000户"
     assert len([n for n in wb.defined_names if n.startswith("专项3_")]) == len(N.fund_names(3))
+    with XlsxBook(book) as added:
+        part = added.sheet_parts["专项资金自评表3"]
     with zipfile.ZipFile(book) as z:
-        sheet = z.read("xl/worksheets/sheet10.xml").decode()
+        sheet = z.read(part).decode()
         assert "codeName" not in sheet and '"专项资金自评表3"' in sheet  # own highlight rule
         assert z.testzip() is None
 
