@@ -12,7 +12,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 EXCEL_ERROR_CODES = (
@@ -29,6 +29,23 @@ class ExcelError:
 
     def __str__(self) -> str:
         return self.code
+
+
+@dataclass(frozen=True)
+class UnreadableCell(ExcelError):
+    """A cell the file holds no usable value for (a formula saved without its result, a cell
+    covered by a merge).  The adapter knows why; `reason` follows the cell in the finding."""
+
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return ""  # as text it is blank: never shown or read as if the accountant had typed it
+
+
+def _error_problem(error: ExcelError, advice: str = "") -> str:
+    if isinstance(error, UnreadableCell):
+        return error.reason
+    return f"是错误值{error.code}{advice}"
 
 
 def as_excel_error(raw: object) -> ExcelError | None:
@@ -92,7 +109,7 @@ def read_number(raw: object) -> Reading:
             return Reading(problem=f"是错误值{raw.strip().upper()}，请先修正该单元格的公式或内容")
         return _read_text_number(raw)
     if isinstance(raw, ExcelError):
-        return Reading(problem=f"是错误值{raw.code}，请先修正该单元格的公式或内容")
+        return Reading(problem=_error_problem(raw, "，请先修正该单元格的公式或内容"))
     if isinstance(raw, bool):
         return Reading(problem=f"是逻辑值{'TRUE' if raw else 'FALSE'}，应填写数字")
     if isinstance(raw, (_dt.date, _dt.datetime, _dt.time)):
@@ -145,7 +162,7 @@ def read_yes_no(raw: object) -> Reading:
         return Reading(value=Fraction(int(raw)))
     error = as_excel_error(raw)
     if error is not None:
-        return Reading(problem=f"是错误值{error.code}")
+        return Reading(problem=_error_problem(error))
     text = clean_text(str(raw)).upper()
     if not text:
         return BLANK
@@ -162,7 +179,7 @@ def read_choice(raw: object, choices: tuple[str, ...]) -> tuple[str | None, str 
         return None, None
     error = as_excel_error(raw)
     if error is not None:
-        return None, f"是错误值{error.code}"
+        return None, _error_problem(error)
     text = clean_text(str(raw))
     if not text:
         return None, None
@@ -180,8 +197,13 @@ def read_text(raw: object) -> str:
 # ---- writing numbers for people ------------------------------------------------------------
 
 def _round(value: Fraction, places: int) -> Decimal:
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    # enough digits for any figure a cell can hold (1E+308 included): the default 28 would make
+    # quantize fail on a huge number an accountant mistyped
+    digits = len(str(abs(value.numerator) // value.denominator)) + places + 2
+    with localcontext() as ctx:
+        ctx.prec = max(28, digits)
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+        return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def fmt_money(value: Fraction) -> str:

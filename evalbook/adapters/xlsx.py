@@ -3,71 +3,137 @@
 Parts that are not written are copied byte for byte (VBA project, ribbon, charts, images,
 comments, styles); written sheets are patched textually.  Saving goes to a temporary file in the
 same folder that replaces the target only after it is complete and flushed to disk.
+
+What Excel would refuse, this refuses too, before anything is written: locked cells of a protected
+sheet, part of an array formula, a result cell hidden under a merge.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tempfile
+import warnings
 import zipfile
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import BinaryIO, Iterable, Mapping, Sequence
 
 from ..findings import CellRef
-from ..numbers import ExcelError
+from ..numbers import ExcelError, quote
+from ..textsafe import FORMULA_STARTS
 from . import sheetxml as X
 from .base import WorkbookUnusable
-from .package import Package, writable_check
+from .package import Package, atomic_write
 
 _M = "{%s}" % X.MAIN_NS
 _R = "{%s}" % X.REL_NS
+_STRICT_MAIN = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!(\$?[A-Z]{1,3}\$?\d+)(?::(\$?[A-Z]{1,3}\$?\d+))?$")
 CALC_CHAIN_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/calcChain"
+MAX_RANGE_CELLS = 100_000  # a named table bigger than this is not the template's
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """User text (a sheet name, a name's formula) made safe for a one-line message."""
+    return quote(text, limit)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """XML bytes → (text, codec to write it back with): Excel writes UTF-8, others may not."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data.decode("utf-8-sig"), "utf-8-sig"
+    return data.decode("utf-8"), "utf-8"
 
 
 class XlsxBook:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self.package = Package(self.path)
+        self._package: Package | None = Package(self.path)
         try:
             self._load_workbook()
-        except WorkbookUnusable:
-            self.package.close()
+        except BaseException:
+            self._package.close()
             raise
+        self._reset()
+
+    @property
+    def package(self) -> Package:
+        if self._package is None:
+            # saved over the source: from now on the book is the file as saved (opened when needed)
+            self._package = Package(self.path)
+            self._load_workbook()
+            self._reset()
+        return self._package
+
+    def _reset(self) -> None:
         self._strings: list[str] | None = None
         self._dates: set[int] | None = None
+        self._unlocked: set[int] | None = None
         self._sheet_values: dict[str, dict] = {}
         self._patches: dict[str, X.SheetPatch] = {}
+        self._codecs: dict[str, str] = {}
+        self._styles_patch: X.StylesPatch | None = None
+        self._styles_codec = "utf-8"
+        self._written: set[str] = set()
 
     # ---- structure --------------------------------------------------------------------------
 
     def _load_workbook(self) -> None:
         pkg = self.package
+        name = self.path.name
+        if not pkg.has("[Content_Types].xml"):
+            raise WorkbookUnusable(self._not_a_workbook())
         root_rels = pkg.rels("")
         main = next((target for kind, target in root_rels.values() if kind.endswith("/officeDocument")), None)
-        if main is None or main not in pkg.names:
-            raise WorkbookUnusable(f"文件“{self.path.name}”中找不到工作簿主体，不是有效的Excel文件")
+        if main is None and pkg.has("xl/workbook.xml"):
+            main = "xl/workbook.xml"  # a writer forgot the package relationships; Excel repairs this
+        if main is None or not pkg.has(main):
+            raise WorkbookUnusable(self._not_a_workbook())
+        if main.lower().endswith(".bin"):
+            raise WorkbookUnusable(f"文件“{name}”是Excel二进制工作簿（.xlsb），请在Excel中另存为"
+                                   f"“Excel启用宏的工作簿(*.xlsm)”后再试")
         self.main_part = main
         workbook = pkg.xml(main)
+        if workbook.tag == f"{_STRICT_MAIN}workbook":
+            raise WorkbookUnusable(f"文件“{name}”是“Strict Open XML”格式，请在Excel中另存为"
+                                   f"“Excel启用宏的工作簿(*.xlsm)”后再试")
         if workbook.tag != f"{_M}workbook":
-            raise WorkbookUnusable(f"文件“{self.path.name}”不是Excel工作簿（可能是Word或PowerPoint文件）")
+            raise WorkbookUnusable(f"文件“{name}”不是Excel工作簿（可能是Word或PowerPoint文件）")
         rels = pkg.rels(main)
         self.workbook_rels = rels
         self.sheet_parts: dict[str, str] = {}
         self.sheet_order: list[str] = []
         sheets = workbook.find(f"{_M}sheets")
         for sheet in (sheets if sheets is not None else []):
-            name = sheet.get("name", "")
+            sheet_name = sheet.get("name", "")
             rel = rels.get(sheet.get(f"{_R}id", ""))
             if rel and rel[0].endswith("/worksheet"):
-                self.sheet_parts[name] = rel[1]
-            self.sheet_order.append(name)
+                self.sheet_parts[sheet_name] = rel[1]
+            self.sheet_order.append(sheet_name)
         self.defined: dict[str, str] = {}
         names = workbook.find(f"{_M}definedNames")
         for dn in (names if names is not None else []):
             if dn.get("localSheetId") is None:
                 self.defined[dn.get("name", "")] = (dn.text or "").strip()
+        self.styles_part = next((t for k, t in rels.values() if k.endswith("/styles")), None)
+        self._targets: dict[str, tuple[str, str, str | None]] = {}
+        self._merge_cache: dict[str, list[tuple[int, int, int, int]]] = {}
+
+    def _not_a_workbook(self) -> str:
+        name = self.path.name
+        names = self.package.names
+        if "mimetype" in names:
+            kind = self.package.read("mimetype")[:100]
+            if b"opendocument.spreadsheet" in kind:
+                return (f"文件“{name}”是OpenDocument表格（.ods，WPS或LibreOffice的格式），请另存为"
+                        f"“Excel启用宏的工作簿(*.xlsm)”后再试")
+            return f"文件“{name}”是OpenDocument文档，不是Excel工作簿"
+        if not self.package.has("[Content_Types].xml"):
+            if self.package.has("xl/workbook.xml"):
+                return f"文件“{name}”缺少部件“[Content_Types].xml”，不是完整的工作簿；请重新获取原文件"
+            return f"文件“{name}”是普通的压缩包（zip），不是Excel工作簿；如果工作簿在压缩包里，请先解压"
+        return f"文件“{name}”中找不到工作簿主体，不是有效的Excel文件"
 
     def has_sheet(self, name: str) -> bool:
         return name in self.sheet_parts
@@ -77,19 +143,61 @@ class XlsxBook:
 
     def _target(self, name: str) -> tuple[str, str, str | None]:
         """(sheet, first cell, last cell or None) of a defined name; raises WorkbookUnusable."""
+        found = self._targets.get(name)
+        if found is None:
+            found = self._targets[name] = self._resolve(name)
+        return found
+
+    def _resolve(self, name: str) -> tuple[str, str, str | None]:
         text = self.defined.get(name)
+        book = self.path.name
         if text is None:
-            raise WorkbookUnusable(f"工作簿“{self.path.name}”缺少定义名称“{name}”，请使用evalbook模板")
+            raise WorkbookUnusable(f"工作簿“{book}”缺少定义名称“{name}”，请使用evalbook模板")
         m = _REF.match(text)
         if not m or "#REF!" in text:
             raise WorkbookUnusable(
-                f"工作簿“{self.path.name}”的定义名称“{name}”指向“{text[:60]}”，所引用的单元格已被删除或名称被改动")
+                f"工作簿“{book}”的定义名称“{name}”指向{_shown(text, 60)}，不是有效的单元格引用"
+                f"（所引用的单元格或工作表可能已被删除）")
         sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
         if sheet not in self.sheet_parts:
-            raise WorkbookUnusable(f"工作簿“{self.path.name}”的定义名称“{name}”指向不存在的工作表“{sheet}”")
-        first = m.group(3).replace("$", "")
-        last = m.group(4).replace("$", "") if m.group(4) else None
+            raise WorkbookUnusable(
+                f"工作簿“{book}”的定义名称“{name}”指向不存在的工作表{_shown(sheet)}（工作表可能被改名或删除）")
+        try:
+            first = "%s%d" % X.split_ref(m.group(3).replace("$", ""))
+            last = "%s%d" % X.split_ref(m.group(4).replace("$", "")) if m.group(4) else None
+        except ValueError:
+            raise WorkbookUnusable(
+                f"工作簿“{book}”的定义名称“{name}”指向{_shown(text, 60)}，超出了工作表的范围") from None
         return sheet, first, last
+
+    def explain_missing(self, names: Iterable[str]) -> str | None:
+        """Why these defined names lead to no cell, in words that say what to fix: a sheet that was
+        renamed or deleted, names left pointing at #REF!, or names that are simply gone."""
+        gone_sheets: dict[str, list[str]] = {}
+        broken, absent = [], []
+        for name in names:
+            text = self.defined.get(name)
+            m = _REF.match(text) if text is not None else None
+            if text is None:
+                absent.append(name)
+            elif not m or "#REF!" in text:
+                broken.append(name)
+            else:
+                sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
+                if sheet not in self.sheet_parts:
+                    gone_sheets.setdefault(sheet, []).append(name)
+
+        def some(items: list[str]) -> str:
+            return "、".join(items[:3]) + ("等" if len(items) > 3 else "")
+
+        said = []
+        if gone_sheets:
+            said.append(f"找不到工作表{'、'.join(_shown(s) for s in gone_sheets)}（可能被改名或删除；如果改了名，请改回原名）")
+        if broken:
+            said.append(f"{len(broken)}个定义名称（{some(broken)}）所引用的单元格或工作表已被删除")
+        if absent:
+            said.append(f"缺少{len(absent)}个定义名称（{some(absent)}）")
+        return f"工作簿“{self.path.name}”：" + "；".join(said) if said else None
 
     def locate(self, name: str) -> CellRef | None:
         try:
@@ -100,39 +208,60 @@ class XlsxBook:
 
     # ---- reading ----------------------------------------------------------------------------
 
+    def _styles_root(self):
+        part = self.styles_part
+        return self.package.xml(part) if part and self.package.has(part) else None
+
+    def _sheet_root(self, sheet: str):
+        return self.package.xml(self.sheet_parts[sheet])
+
     def _values(self, sheet: str) -> dict:
         if sheet not in self._sheet_values:
             if self._strings is None:
                 self._strings = self._load_strings()
-                styles = next((t for k, t in self.workbook_rels.values() if k.endswith("/styles")), None)
-                root = self.package.xml(styles) if styles and styles in self.package.names else None
-                self._dates = X.date_styles(root)
-            part = self.sheet_parts[sheet]
-            self._sheet_values[sheet] = X.read_cells(self.package.xml(part), self._strings, self._dates)
+                self._dates = X.date_styles(self._styles_root())
+            self._sheet_values[sheet] = X.read_cells(self._sheet_root(sheet), self._strings, self._dates)
         return self._sheet_values[sheet]
+
+    def _merges(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        if sheet not in self._merge_cache:
+            if sheet in self._patches:  # merges are never edited: the patch's text is enough
+                self._merge_cache[sheet] = X.merged_ranges_text(self._patches[sheet].xml)
+            else:
+                self._merge_cache[sheet] = X.merged_ranges(self._sheet_root(sheet))
+        return self._merge_cache[sheet]
 
     def _load_strings(self) -> list[str]:
         part = next((t for k, t in self.workbook_rels.values() if k.endswith("/sharedStrings")), None)
-        if part is None or part not in self.package.names:
+        if part is None:
             return []
+        # a shared-strings relationship without its part: every text cell would read wrong
         return X.shared_strings(self.package.xml(part))
 
     def read_values(self, names: Iterable[str]) -> dict[str, object]:
         found = {}
+        merges: dict[str, list] = {}
         for name in names:
             sheet, first, _ = self._target(name)
-            found[name] = self._values(sheet).get(first)
+            if sheet not in merges:
+                merges[sheet] = self._merges(sheet)
+            hidden_by = X.covering_merge(merges[sheet], first)
+            # Excel shows only a merge's top-left cell: whatever else the file holds is not what
+            # the accountant sees, so say so rather than read it or call it blank
+            found[name] = X.covered_by_merge(hidden_by) if hidden_by else self._values(sheet).get(first)
         return found
 
     def read_range(self, name: str) -> tuple[CellRef, list[tuple]]:
         sheet, first, last = self._target(name)
         last = last or first
-        c1, r1 = X.split_ref(first)
-        c2, r2 = X.split_ref(last)
-        cols = range(X.column_index(c1), X.column_index(c2) + 1)
+        c1, r1, c2, r2 = X.split_range(f"{first}:{last}")
+        if (c2 - c1 + 1) * (r2 - r1 + 1) > MAX_RANGE_CELLS:
+            raise WorkbookUnusable(
+                f"工作簿“{self.path.name}”的定义名称“{name}”指向的区域{X.range_text((c1, r1, c2, r2))}过大，"
+                f"名称可能被改动；请使用evalbook模板")
         values = self._values(sheet)
-        rows = [tuple(values.get(f"{X.column_letters(c)}{r}") for c in cols) for r in range(r1, r2 + 1)]
-        return CellRef(sheet, first), rows
+        rows = [tuple(values.get(f"{X.column_letters(c)}{r}") for c in range(c1, c2 + 1)) for r in range(r1, r2 + 1)]
+        return CellRef(sheet, f"{X.column_letters(c1)}{r1}"), rows
 
     def read_sheet(self, sheet: str) -> dict:
         return dict(self._values(sheet))
@@ -142,80 +271,235 @@ class XlsxBook:
     def _patch(self, sheet: str) -> X.SheetPatch:
         if sheet not in self._patches:
             part = self.sheet_parts[sheet]
-            self._patches[sheet] = X.SheetPatch(self.package.read(part).decode("utf-8"))
+            self._sheet_root(sheet)  # a sheet we write back must be well-formed, safe XML
+            try:
+                text, codec = _decode(self.package.read(part))
+                self._patches[sheet] = X.SheetPatch(text)
+            except (UnicodeError, ValueError):
+                raise WorkbookUnusable(
+                    f"工作簿“{self.path.name}”的工作表{_shown(sheet)}内容无法识别，文件可能已损坏；请重新获取原文件") from None
+            self._codecs[sheet] = codec
         return self._patches[sheet]
+
+    def _styles(self) -> X.StylesPatch | None:
+        if self._styles_patch is None and self.styles_part and self.package.has(self.styles_part):
+            try:
+                text, self._styles_codec = _decode(self.package.read(self.styles_part))
+            except UnicodeError:
+                return None
+            self._styles_patch = X.StylesPatch(text)
+        return self._styles_patch
+
+    def _restyle(self, style: str | None, value: object) -> str | None:
+        """Text that starts like a formula gets Excel's own 'this is text' mark (quotePrefix, what
+        typing a leading apostrophe sets), so editing the cell later cannot turn it into one."""
+        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+            styles = self._styles()
+            if styles is not None:
+                return styles.quote_prefixed(style)
+        return style
+
+    def _unlocked_styles(self) -> set[int]:
+        if self._unlocked is None:
+            self._unlocked = X.unlocked_styles(self._styles_root())
+        return self._unlocked
+
+    def _guarded(self, sheet: str, edit) -> None:
+        """Run one edit of `sheet`, undoing it and refusing if Excel would not allow it."""
+        patch = self._patch(sheet)
+        styles = self._styles()
+        before = (patch.xml, patch.removed_formula, styles.xml if styles else None,
+                  styles.changed if styles else False)
+        book = self.path.name
+
+        def undo() -> None:
+            patch.xml, patch.removed_formula = before[0], before[1]
+            patch.forget()
+            if styles is not None:
+                styles.xml, styles.changed = before[2], before[3]
+
+        try:
+            touched = edit(patch)
+        except X.PatchRefused as exc:
+            undo()
+            raise WorkbookUnusable(f"工作簿“{book}”的工作表{_shown(sheet)}中，{exc}；原文件未被改动") from None
+        except BaseException:
+            undo()
+            raise
+        locked = []
+        if X.sheet_protected_text(patch.xml):
+            unlocked = self._unlocked_styles()
+            locked = [ref for ref, style in touched.items() if int(style or 0) not in unlocked]
+        if locked:
+            undo()
+            shown = "、".join(locked[:3]) + ("等" if len(locked) > 3 else "")
+            raise WorkbookUnusable(
+                f"工作簿“{book}”的工作表{_shown(sheet)}设置了保护，要写入评分结果的单元格（{shown}）是锁定的；"
+                f"请在Excel中点击“审阅→撤消工作表保护”后再试，或把这些单元格设为不锁定"
+                f"（设置单元格格式→保护→取消“锁定”）后再保护工作表；原文件未被改动")
+        self._written.add(sheet)
+
+    def _refuse_hidden_outputs(self, sheet: str, cells: Mapping[str, object], names: Mapping[str, str]) -> None:
+        merges = self._merges(sheet)
+        for ref, value in cells.items():
+            if value is None or value == "":
+                continue
+            rng = X.covering_merge(merges, ref)
+            if rng:
+                label = f"（{names[ref]}）" if ref in names else ""
+                raise WorkbookUnusable(
+                    f"工作簿“{self.path.name}”的工作表{_shown(sheet)}中，要写入结果的单元格{ref}{label}"
+                    f"被合并单元格{X.range_text(rng)}遮住，结果将无法显示；请取消该合并后再试；原文件未被改动")
 
     def write_values(self, values: Mapping[str, object]) -> None:
         by_sheet: dict[str, dict[str, object]] = {}
+        names: dict[str, dict[str, str]] = {}
         for name, value in values.items():
             sheet, first, _ = self._target(name)
             by_sheet.setdefault(sheet, {})[first] = value
+            names.setdefault(sheet, {})[first] = name
         for sheet, cells in by_sheet.items():
-            self._patch(sheet).set_cells(cells)
+            self._patch(sheet)
+            self._refuse_hidden_outputs(sheet, cells, names[sheet])
+
+        for sheet, cells in by_sheet.items():
+            def edit(patch, cells=cells):
+                patch.set_cells(cells, restyle=self._restyle)
+                return patch.last_touched
+
+            self._guarded(sheet, edit)
 
     def write_rows(self, name: str, rows: Sequence[Sequence[object]], width: int | None = None) -> None:
         sheet, first, _ = self._target(name)
         letters, top = X.split_ref(first)
         left = X.column_index(letters)
         width = width or max((len(r) for r in rows), default=1)
-        patch = self._patch(sheet)
-        styles = patch.clear_block(top, range(left, left + width))
         cells = {}
         for offset, row in enumerate(rows):
             for i, value in enumerate(row):
                 cells[f"{X.column_letters(left + i)}{top + offset}"] = value
-        patch.set_cells(cells, styles)
-        if rows:
-            patch.widen_dimension(f"{X.column_letters(left + width - 1)}{top + len(rows) - 1}")
+        self._patch(sheet)
+        self._refuse_hidden_outputs(sheet, cells, {})
+
+        def edit(patch):
+            styles = patch.clear_block(top, range(left, left + width))
+            touched = dict(patch.last_touched)
+            patch.set_cells(cells, styles, restyle=self._restyle)
+            touched.update(patch.last_touched)
+            if rows:
+                patch.widen_dimension(f"{X.column_letters(left + width - 1)}{top + len(rows) - 1}")
+            return touched
+
+        self._guarded(sheet, edit)
+
+    # ---- saving -----------------------------------------------------------------------------
+
+    def _needs_recalc(self, read) -> bool:
+        """Formulas that may read a cell we wrote hold stale results until Excel recalculates."""
+        written = [s for s in self._written if s in self._patches]
+        if not written:
+            return False
+        if any(self._patches[s].has_formulas() for s in written):
+            return True
+        tokens = set(written) | {n for n, text in self.defined.items() if any(s in text for s in written)}
+        for sheet, part in self.sheet_parts.items():
+            if sheet in written or not self.package.has(part):
+                continue
+            try:
+                text = _decode(read(part))[0]
+            except UnicodeError:
+                continue
+            if "<f" not in text:
+                continue
+            for formula in X.formula_texts(text):
+                if any(token in formula for token in tokens):
+                    return True
+        return False
+
+    def _source_changed(self) -> bool:
+        try:
+            now = os.stat(self.path)
+        except OSError:
+            return True
+        then = self.package.stat
+        return (now.st_size, now.st_mtime_ns, now.st_ino) != (then.st_size, then.st_mtime_ns, then.st_ino)
 
     def save(self, target: str | os.PathLike | None = None) -> Path:
         target = Path(target) if target is not None else self.path
-        writable_check(target)
+        same = _same_file(target, self.path)
+        if same and self._source_changed():
+            raise WorkbookUnusable(
+                f"文件“{self.path.name}”在评分过程中被其他程序修改或替换了，为免覆盖这些修改，本次没有写入；请重新运行")
+        cache: dict[str, bytes] = {}
+
+        def read(part: str) -> bytes:
+            part = self.package.actual(part)
+            if part not in cache:
+                cache[part] = self.package.read(part)
+            return cache[part]
+
         drop_calc_chain = any(p.removed_formula for p in self._patches.values())
-        replaced = {self.sheet_parts[s]: p.xml.encode("utf-8") for s, p in self._patches.items()}
-        fd, temp = tempfile.mkstemp(prefix=".~evalbook-", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as out:
+        actual = self.package.actual
+        replaced = {actual(self.sheet_parts[s]): p.xml.encode(self._codecs[s]) for s, p in self._patches.items()}
+        styles = self._styles_patch
+        if styles is not None and styles.changed:
+            replaced[actual(self.styles_part)] = styles.xml.encode(self._styles_codec)
+        if self._needs_recalc(read):
+            text, codec = _decode(read(self.main_part))
+            replaced[actual(self.main_part)] = X.with_full_calc_on_load(text).encode(codec)
+
+        def fill(raw: BinaryIO) -> None:
+            seen = set()
+            with warnings.catch_warnings(), zipfile.ZipFile(raw, "w") as out:
+                warnings.simplefilter("ignore")
                 for info in self.package.zip.infolist():
                     name = info.filename
-                    if drop_calc_chain and _is_calc_chain(name):
+                    if name in seen or (drop_calc_chain and _is_calc_chain(name)):
                         continue
+                    seen.add(name)
                     data = replaced.get(name)
                     if data is None:
-                        data = self.package.read(name)
+                        data = cache.pop(name, None) or self.package.read(name)
                         if drop_calc_chain:
                             data = _without_calc_chain_refs(name, data)
                     clone = zipfile.ZipInfo(name, date_time=info.date_time)
                     clone.compress_type = info.compress_type
                     clone.external_attr = info.external_attr
                     clone.create_system = info.create_system
+                    clone.comment = info.comment
+                    clone.extra = b""
                     out.writestr(clone, data)
-                out.close()
-                raw.flush()
-                os.fsync(raw.fileno())
-            if target.exists():
-                os.chmod(temp, target.stat().st_mode & 0o777)
-            else:
-                os.chmod(temp, 0o644)
-            os.replace(temp, target)
-        except OSError as exc:
-            _remove_quietly(temp)
-            if getattr(exc, "errno", None) == 28:
-                raise WorkbookUnusable(f"磁盘空间不足，无法保存“{target.name}”；原文件未被改动") from None
-            raise WorkbookUnusable(f"无法保存“{target.name}”（{exc.strerror or exc}）；原文件未被改动") from None
-        except BaseException:
-            _remove_quietly(temp)
-            raise
-        return target
+
+        def release_source() -> None:
+            # Windows cannot replace a file this process still holds open; from here on the
+            # book is the file as saved, opened again when next needed
+            self._package.close()
+            self._package = None
+            self._reset()
+            self._merge_cache = {}
+
+        return atomic_write(target, fill, release_source if same else None)
 
     def close(self) -> None:
-        self.package.close()
+        if self._package is not None:
+            self._package.close()
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         self.close()
+        if isinstance(exc, WorkbookUnusable) and exc.args and self.path.name not in str(exc):
+            # every message names the file, whoever raised it
+            exc.args = (f"文件“{self.path.name}”：{exc.args[0]}",) + exc.args[1:]
+        return False
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _is_calc_chain(name: str) -> bool:
@@ -229,13 +513,6 @@ def _without_calc_chain_refs(name: str, data: bytes) -> bytes:
     if name.endswith("workbook.xml.rels"):
         return re.sub(rb"<Relationship[^>]*calcChain[^>]*/>", b"", data)
     return data
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def open_book(path) -> XlsxBook:
