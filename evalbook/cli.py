@@ -121,12 +121,10 @@ def cmd_check(args) -> int:
 
 def cmd_new(args) -> int:
     from .build.template import build_template_bytes
-    from .adapters.package import writable_check
 
     target = Path(args.output)
     if target.exists() and not args.force:
         raise WorkbookUnusable(f"文件“{target.name}”已存在；如需覆盖请加 --force")
-    writable_check(target)
     write_atomically(target, build_template_bytes())
     print(f"已生成空白模板：{target}")
     return EXIT_OK
@@ -140,23 +138,10 @@ def cmd_add_fund(args) -> int:
     return EXIT_OK
 
 
-def write_atomically(target: Path, data: bytes) -> None:
-    import tempfile
+def write_atomically(target: Path, data: bytes) -> Path:
+    from .adapters.package import atomic_write_bytes
 
-    fd, temp = tempfile.mkstemp(prefix=".~evalbook-", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+    return atomic_write_bytes(target, data)
 
 
 def _report(evaluation, as_json: bool, written) -> None:

@@ -20,6 +20,10 @@ def check_structure(book: Book) -> None:
     """Every sheet and defined name the contract promises must be there (else exit 2)."""
     missing = [n for n in C.REQUIRED_NAMES if book.locate(n) is None]
     if missing:
+        explain = getattr(book, "explain_missing", None)  # the file adapter can say which sheet went
+        detail = explain(missing) if explain else None
+        if detail:
+            raise WorkbookUnusable(f"{detail}；请使用evalbook模板（evalbook new）")
         shown = "、".join(missing[:5]) + ("等" if len(missing) > 5 else "")
         raise WorkbookUnusable(
             f"工作簿缺少{len(missing)}个定义名称（{shown}），或其引用的单元格已被删除；请使用evalbook模板（evalbook new）")

@@ -13,10 +13,12 @@ import xlwings as xw
 
 from evalbook.adapters import sheetxml as X
 from evalbook.adapters.xlsx import XlsxBook
-from evalbook.numbers import ExcelError
+from evalbook.numbers import ExcelError, UnreadableCell
 
 
 def _json_value(value):
+    if isinstance(value, UnreadableCell):
+        return None  # a formula without a saved result: Excel would compute it, we cannot
     if isinstance(value, ExcelError):
         return value.code
     if isinstance(value, dt.datetime):

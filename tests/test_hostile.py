@@ -446,9 +446,10 @@ def _structure_case(draw) -> tuple[str, bytes, set[int], tuple, object]:
         victim = draw(st.sampled_from(OUTPUT_WRITES))
         where, ref = TARGETS[victim]
         return family, _sheet(where, lambda x: _add_merge(x, _left_neighbour_area(ref))), {2}, ("合并", ref), None
-    if family in ("评分表受保护", "校验结果受保护"):
-        where = C.SCORE_SHEET if family == "评分表受保护" else C.RESULTS_SHEET
-        return family, _sheet(where, _protect), {2}, ("撤消工作表保护", where), None
+    if family == "评分表受保护":  # the template leaves input and result cells unlocked
+        return family, _sheet(C.SCORE_SHEET, _protect), {BASE_CODE}, (), None
+    if family == "校验结果受保护":  # the findings table's cells are locked: say what to unprotect
+        return family, _sheet(C.RESULTS_SHEET, _protect), {2}, ("撤消工作表保护", C.RESULTS_SHEET), None
     if family == "基础数据表受保护":  # nothing is written there: protection does not matter
         return family, _sheet(C.DATA_SHEET, _protect), {BASE_CODE}, (), None
     if family == "数组公式跨输出":

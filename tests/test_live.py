@@ -97,13 +97,20 @@ def test_button_on_errors_and_formula_like_text(make_book, seed_values, remote):
                 assert not (isinstance(value, str) and value.startswith(("=", "+", "-", "@")))
 
 
-def test_clear_marks_empties_results_only(remote):
-    payload, book = remote(EXAMPLE)
+def test_clear_marks_empties_results_only(remote, tmp_path, capsys):
+    scored = tmp_path / "scored.xlsm"
+    shutil.copy(EXAMPLE, scored)
+    assert main(["score", str(scored)]) == 0  # five findings in 校验结果!A4:F8
+    capsys.readouterr()
+    payload, book = remote(scored)
     button.clear()
     actions = book.json()["actions"]
-    assert actions[0]["func"] == "rangeClearContents"
-    assert actions[0]["sheet_position"] == [s["name"] for s in payload["sheets"]].index("校验结果")
-    assert all(a["func"] != "setValues" or a["sheet_position"] == 0 for a in actions[1:])
+    clears = [a for a in actions if a["func"] == "rangeClearContents"]
+    assert len(clears) == 1
+    results = [s["name"] for s in payload["sheets"]].index("校验结果")
+    assert (clears[0]["sheet_position"], clears[0]["start_row"], clears[0]["row_count"]) == (results, 3, 5)
+    assert clears[0]["column_count"] == 6  # only the table the previous run wrote
+    assert all(a["func"] != "setValues" or a["sheet_position"] == 0 for a in actions)
 
 
 def test_button_on_a_book_without_the_template_names_alerts(monkeypatch):

@@ -73,8 +73,12 @@ class LiveBook:
         width = width or max((len(r) for r in rows), default=1)
         sheet = first.sheet
         top, left = first.row, first.column
-        block = sheet.range((top, left), (top + MAX_TABLE_ROWS - 1, left + width - 1))
-        block.clear_contents()
+        # clear what the previous run wrote, down to its first empty row: anything below (a
+        # heading, another table) belongs to someone else
+        previous = sheet.range((top, left), (top + MAX_TABLE_ROWS - 1, left)).options(ndim=1).value or []
+        used = next((i for i, v in enumerate(previous) if v in (None, "")), len(previous))
+        if used:
+            sheet.range((top, left), (top + used - 1, left + width - 1)).clear_contents()
         if rows:
             cleaned = [[_cell_value(v) for v in row] + [None] * (width - len(row)) for row in rows]
             sheet.range((top, left), (top + len(rows) - 1, left + width - 1)).value = cleaned

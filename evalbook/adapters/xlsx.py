@@ -76,6 +76,7 @@ class XlsxBook:
         self._styles_patch: X.StylesPatch | None = None
         self._styles_codec = "utf-8"
         self._written: set[str] = set()
+        self._parts: dict[str, bytes] = {}  # whole parts replaced or added (see put_part)
 
     # ---- structure --------------------------------------------------------------------------
 
@@ -424,6 +425,11 @@ class XlsxBook:
         then = self.package.stat
         return (now.st_size, now.st_mtime_ns, now.st_ino) != (then.st_size, then.st_mtime_ns, then.st_ino)
 
+    def put_part(self, name: str, data: bytes) -> None:
+        """A whole package part to write on save: replaces an existing part or adds a new one
+        (structural edits such as a new sheet, which cell patches cannot express)."""
+        self._parts[name] = data
+
     def save(self, target: str | os.PathLike | None = None) -> Path:
         target = Path(target) if target is not None else self.path
         same = _same_file(target, self.path)
@@ -447,6 +453,9 @@ class XlsxBook:
         if self._needs_recalc(read):
             text, codec = _decode(read(self.main_part))
             replaced[actual(self.main_part)] = X.with_full_calc_on_load(text).encode(codec)
+        existing = {info.filename for info in self.package.zip.infolist()}
+        replaced.update({actual(n): d for n, d in self._parts.items() if actual(n) in existing})
+        added = {n: d for n, d in self._parts.items() if actual(n) not in existing}
 
         def fill(raw: BinaryIO) -> None:
             seen = set()
@@ -469,6 +478,11 @@ class XlsxBook:
                     clone.comment = info.comment
                     clone.extra = b""
                     out.writestr(clone, data)
+                for name, data in added.items():
+                    info = zipfile.ZipInfo(name, date_time=clone.date_time if seen else (1980, 1, 1, 0, 0, 0))
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.external_attr = 0o644 << 16
+                    out.writestr(info, data)
 
         def release_source() -> None:
             # Windows cannot replace a file this process still holds open; from here on the

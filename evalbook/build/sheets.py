@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference, Series
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.utils import quote_sheetname
@@ -34,10 +34,12 @@ STYLES = {
                     alignment=Alignment(vertical="center", wrap_text=True)),
     L.LABEL: dict(font=Font(name=_FONT), border=_BORDER, alignment=Alignment(vertical="center")),
     L.TEXT: dict(font=Font(name=_FONT, size=10), border=_BORDER, alignment=Alignment(vertical="top")),
+    # input and output cells stay unlocked, so a department that protects a sheet can still type
+    # its data and still have the button write the scores
     L.INPUT: dict(font=Font(name=_FONT, color="1F3864"), fill=PatternFill("solid", fgColor="FFF2CC"),
-                  border=_BORDER, alignment=Alignment(vertical="center")),
+                  border=_BORDER, alignment=Alignment(vertical="center"), protection=Protection(locked=False)),
     L.OUTPUT: dict(font=Font(name=_FONT), fill=PatternFill("solid", fgColor="DDEBF7"), border=_BORDER,
-                   alignment=Alignment(vertical="center")),
+                   alignment=Alignment(vertical="center"), protection=Protection(locked=False)),
     L.NOTE: dict(font=Font(name=_FONT, size=9, color="595959"), alignment=Alignment(vertical="center")),
 }
 ERROR_FILL = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
@@ -56,6 +58,8 @@ def _style(cell, spec: L.Cell) -> None:
                                wrap_text=spec.wrap or align.wrap_text)
     if spec.number_format:
         cell.number_format = spec.number_format
+    if "protection" in style:
+        cell.protection = style["protection"]
 
 
 def build_workbook(values: Mapping[str, object] | None = None,

@@ -14,7 +14,6 @@ from pathlib import Path
 from ..adapters import sheetxml as X
 from ..adapters.base import WorkbookUnusable
 from ..adapters.package import writable_check
-from ..adapters.rewrite import rewrite_zip
 from ..adapters.xlsx import XlsxBook
 from . import layout as FL
 from . import names as N
@@ -71,10 +70,11 @@ def add_fund_to_file(path: str | Path, target: str | Path | None = None) -> int:
         workbook = _add_names(workbook, book, source_n, new_n, source_sheet, title)
         types = pkg.read("[Content_Types].xml").decode("utf-8").replace(
             "</Types>", f'<Override PartName="/{new_part}" ContentType="{SHEET_CONTENT}"/></Types>')
-        rewrite_zip(pkg.zip.infolist(), pkg.read, target,
-                    replaced={book.main_part: workbook.encode("utf-8"), rels_part: rels.encode("utf-8"),
-                              "[Content_Types].xml": types.encode("utf-8")},
-                    added={new_part: sheet_xml.encode("utf-8")})
+        book.put_part(book.main_part, workbook.encode("utf-8"))
+        book.put_part(rels_part, rels.encode("utf-8"))
+        book.put_part("[Content_Types].xml", types.encode("utf-8"))
+        book.put_part(new_part, sheet_xml.encode("utf-8"))
+        book.save(target)
     return new_n
 
 
