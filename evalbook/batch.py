@@ -251,6 +251,8 @@ def _scored(path: str, name: str) -> dict:
         # exact, as two ints: sums of exact rates do not depend on the order results arrive in
         rates.append(None if rate is None else (rate.numerator, rate.denominator))
     ordered = sorted(evaluation.findings, key=lambda f: 0 if f.severity == "错误" else 1)
+    funds = evaluation.funds
+    summary = funds.summary if funds is not None else None
     return {
         "ok": True, "path": path, "name": name, "unit": evaluation.unit,
         "scores": scores, "rates": rates,
@@ -260,6 +262,24 @@ def _scored(path: str, name: str) -> dict:
         "self_gap": None if self_total is None or total is None else round2(self_total - total),
         "errors": evaluation.errors, "hints": evaluation.hints,
         "findings": [(f.severity, f.sheet, f.cell, f.message) for f in ordered],
+        "funds": [_fund(r) for r in funds.results] if funds is not None else [],
+        "fund_count": len(summary.lines) if summary is not None else 0,
+        "fund_score": None if summary is None or summary.score is None else round2(summary.score),
+    }
+
+
+def _fund(result) -> dict:
+    """One 专项资金 row as plain floats and text: the figures its own sheet shows."""
+    from .numbers import fraction_to_float, round2
+
+    rate = result.money[0].rate
+    total = result.total
+    return {
+        "number": result.number, "name": result.name,
+        "budget": fraction_to_float(result.budget), "spent": fraction_to_float(result.spent),
+        "rate": None if rate is None else round(fraction_to_float(rate), 6),  # as `check --json` gives it
+        "score": None if total is None else round2(total),
+        "grade": result.grade,
     }
 
 

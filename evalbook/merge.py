@@ -1,7 +1,7 @@
 """`evalbook merge`: several 汇总.xlsx (one per folder, county or machine) into one, re-ranked.
 
 Past one machine the batch is split by folder and each part runs `evalbook batch` on its own;
-this reads the parts' 汇总, 问题清单, 无法读取 and the 图表 rate table back and writes one summary
+this reads the parts' 汇总, 专项资金, 问题清单, 无法读取 and the 图表 rate table back and writes one summary
 exactly as `batch` would have, with ranks and averages over everyone.  Averages combine as
 count-weighted means, so the merged 得分率 equals the one a single batch would give.
 
@@ -31,7 +31,11 @@ def cmd_merge(args) -> int:
     # silently missing from the ranking
     parts = [Path(t.path) for t in discover(args.inputs, target)]
     check_writable(target)
-    tally, duplicates = merge_summaries(parts, target)
+    tally, duplicates, without_funds = merge_summaries(parts, target)
+    if without_funds:
+        shown = "、".join(without_funds[:3]) + ("等" if len(without_funds) > 3 else "")
+        print(f"evalbook: 注意：{shown}由旧版evalbook生成，没有专项资金信息；合并结果中这些部门的专项资金为空，"
+              "如需要请用新版重新运行batch", file=sys.stderr)
     if duplicates:
         shown = "、".join(duplicates[:3]) + ("等" if len(duplicates) > 3 else "")
         print(f"evalbook: 注意：有{len(duplicates)}个文件在多份汇总中重复出现（{shown}），请核对是否重复汇总",
@@ -43,20 +47,22 @@ def cmd_merge(args) -> int:
 
 
 def merge_summaries(parts: list[Path], target: Path):
-    """Read every part, then write the merged summary; returns (Tally, duplicated file names)."""
+    """Read every part, then write the merged summary; returns (Tally, duplicated file names,
+    names of parts made before funds were summarised)."""
     with tempfile.TemporaryDirectory(prefix="evalbook-merge-") as spill:
         collector = S.Collector(spill)
         try:
-            for part in parts:
-                read_summary(part, collector)
+            without_funds = [part.name for part in parts if not read_summary(part, collector)]
             duplicates = collector.duplicates()
             S.write_summary(target, collector)
-            return collector.tally, duplicates
+            return collector.tally, duplicates, without_funds
         finally:
             collector.close()
 
 
-def read_summary(path: Path, collector: S.Collector) -> None:
+def read_summary(path: Path, collector: S.Collector) -> bool:
+    """Add one part to `collector`; False when it has no 专项资金 sheet (made by an older version,
+    which is still worth merging, but its departments' funds are unknown rather than none)."""
     from openpyxl import load_workbook
 
     from .adapters.package import Package
@@ -70,31 +76,39 @@ def read_summary(path: Path, collector: S.Collector) -> None:
         missing = [s for s in (S.SUMMARY_SHEET, S.FINDINGS_SHEET, S.FAILED_SHEET) if s not in wb.sheetnames]
         if missing:
             raise WorkbookUnusable(f"“{path.name}”不是evalbook batch生成的汇总表（缺少“{'”“'.join(missing)}”表）")
-        for row in _rows(wb[S.SUMMARY_SHEET], S.SUMMARY_COLUMNS, path):
+        for row in _rows(wb[S.SUMMARY_SHEET], S.SUMMARY_COLUMNS, path, optional=(S.FUND_COUNT, S.FUND_SCORE)):
             collector.add(_department(row, path))
         for row in _rows(wb[S.FINDINGS_SHEET], S.FINDING_COLUMNS, path):
             collector.add_finding(_text(row["文件"]), _unit(row["单位"]), _text(row["级别"]), _text(row["工作表"]),
                                   _text(row["单元格"]), _text(row["说明"]))
         for row in _rows(wb[S.FAILED_SHEET], S.FAILED_COLUMNS, path):
             collector.add({"ok": False, "name": _text(row["文件"]), "reason": _text(row["原因"])})
+        has_funds = S.FUNDS_SHEET in wb.sheetnames
+        if has_funds:
+            for row in _rows(wb[S.FUNDS_SHEET], S.FUND_COLUMNS, path):
+                collector.add_fund(_text(row[S.FILE]), _unit(row[S.UNIT]), _fund(row, path))
         if S.CHART_SHEET in wb.sheetnames:
             _read_rates(wb[S.CHART_SHEET], collector)
+        return has_funds
     finally:
         wb.close()
 
 
-def _rows(ws, columns: tuple[str, ...], path: Path):
-    """Rows as {header: value}, found by header name so moved columns still read right."""
+def _rows(ws, columns: tuple[str, ...], path: Path, optional: tuple[str, ...] = ()):
+    """Rows as {header: value}, found by header name so moved columns still read right.
+
+    `optional` columns may be missing (summaries made before they existed): they read as None.
+    """
     rows = ws.iter_rows(values_only=True)
     header = next(rows, None) or ()
     where = {str(title).strip(): i for i, title in enumerate(header) if title is not None}
-    missing = [c for c in columns if c not in where]
+    missing = [c for c in columns if c not in where and c not in optional]
     if missing:
         raise WorkbookUnusable(f"汇总表“{path.name}”的“{ws.title}”表缺少列：{'、'.join(missing)}")
     for values in rows:
         if values is None or all(v is None or v == "" for v in values):
             continue
-        yield {c: (values[where[c]] if where[c] < len(values) else None) for c in columns}
+        yield {c: (values[where[c]] if c in where and where[c] < len(values) else None) for c in columns}
 
 
 def _text(value) -> str:
@@ -135,6 +149,23 @@ def _department(row: dict, path: Path) -> dict:
         "errors": _count(row[S.ERRORS], path, where + S.ERRORS),
         "hints": _count(row[S.HINTS], path, where + S.HINTS),
         "findings": [],
+        "funds": [],  # the part's 专项资金 sheet is read on its own, like 问题清单
+        "fund_count": _count(row[S.FUND_COUNT], path, where + S.FUND_COUNT),
+        "fund_score": _number(row[S.FUND_SCORE], path, where + S.FUND_SCORE),
+    }
+
+
+def _fund(row: dict, path: Path) -> dict:
+    where = f"“{_text(row[S.FILE])}”专项资金的"
+    number = _number(row[S.FUND_NUMBER], path, where + S.FUND_NUMBER)
+    grade = _text(row[S.GRADE])
+    return {
+        "number": None if number is None else int(number), "name": _text(row[S.FUND_NAME]),
+        "budget": _number(row[S.FUND_BUDGET], path, where + S.FUND_BUDGET),
+        "spent": _number(row[S.FUND_SPENT], path, where + S.FUND_SPENT),
+        "rate": _number(row[S.FUND_RATE], path, where + S.FUND_RATE),
+        "score": _number(row[S.SCORE], path, where + S.SCORE),
+        "grade": None if grade in ("", PENDING) else grade,
     }
 
 

@@ -33,11 +33,19 @@ SUMMARY_SHEET = "汇总"
 CHART_SHEET = "图表"
 FINDINGS_SHEET = "问题清单"
 FAILED_SHEET = "无法读取"
+FUNDS_SHEET = "专项资金"
 
 RANK, FILE, UNIT = "排名", "文件", "单位名称"
 TOTAL, GRADE, ERRORS, HINTS = "总分", "等级", "错误数", "提示数"
 SELF_TOTAL, SELF_GAP = "自评总分", "自评−总分"
-SUMMARY_COLUMNS = (RANK, FILE, UNIT) + catalogue.KEYS + (TOTAL, GRADE, ERRORS, HINTS, SELF_TOTAL, SELF_GAP)
+FUND_COUNT, FUND_SCORE = "专项资金个数", "专项资金得分"
+# the fund columns go last, so the columns before them (and the chart's references) stay put
+SUMMARY_COLUMNS = (RANK, FILE, UNIT) + catalogue.KEYS + (TOTAL, GRADE, ERRORS, HINTS, SELF_TOTAL, SELF_GAP,
+                                                          FUND_COUNT, FUND_SCORE)
+FUND_NUMBER, FUND_NAME = "专项序号", "专项资金名称"
+FUND_BUDGET, FUND_SPENT, FUND_RATE = "全年预算数(A)", "全年执行数(B)", "执行率"
+SCORE = "得分"
+FUND_COLUMNS = (FILE, UNIT, FUND_NUMBER, FUND_NAME, FUND_BUDGET, FUND_SPENT, FUND_RATE, SCORE, GRADE)
 FINDING_COLUMNS = ("文件", "单位", "级别", "工作表", "单元格", "说明")
 FAILED_COLUMNS = ("文件", "原因")
 RATE_COLUMNS = ("指标", "二级指标", "计分单位数", "平均得分率")
@@ -57,6 +65,8 @@ SCORE_FORMAT = "0.00"
 GAP_FORMAT = "+0.00;-0.00;0.00"
 RATE_FORMAT = "0.0%"
 COUNT_FORMAT = "0"
+MONEY_FORMAT = "#,##0.00"  # 万元, as on the fund sheets
+EXEC_RATE_FORMAT = "0.00%"  # the fund sheets show 执行率 with two decimals
 
 
 # ---- collecting results -------------------------------------------------------------------------
@@ -121,10 +131,12 @@ class Collector:
             PRAGMA cache_size = -4096;
             CREATE TABLE dept (seq INTEGER PRIMARY KEY, name TEXT, path TEXT, unit TEXT, scores TEXT,
                                total REAL, grade TEXT, errors INTEGER, hints INTEGER,
-                               self_total REAL, self_gap REAL);
+                               self_total REAL, self_gap REAL, fund_count INTEGER, fund_score REAL);
             CREATE TABLE finding (seq INTEGER PRIMARY KEY, name TEXT, path TEXT, unit TEXT, errfirst INTEGER,
                                   severity TEXT, sheet TEXT, cell TEXT, message TEXT);
             CREATE TABLE failure (seq INTEGER PRIMARY KEY, name TEXT, path TEXT, reason TEXT);
+            CREATE TABLE fund (seq INTEGER PRIMARY KEY, name TEXT, path TEXT, unit TEXT, number INTEGER,
+                               fund_name TEXT, budget REAL, spent REAL, rate REAL, score REAL, grade TEXT);
         """)
         self.tally = Tally()
         self.rates = RateSums()
@@ -147,10 +159,13 @@ class Collector:
                 self.rates.add(key, Fraction(*rate))
         unit = result["unit"]
         self._db.execute(
-            "INSERT INTO dept (name, path, unit, scores, total, grade, errors, hints, self_total, self_gap)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO dept (name, path, unit, scores, total, grade, errors, hints, self_total, self_gap,"
+            " fund_count, fund_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (name, path, unit, json.dumps(result["scores"]), result["total"], result["grade"],
-             result["errors"], result["hints"], result["self_total"], result["self_gap"]))
+             result["errors"], result["hints"], result["self_total"], result["self_gap"],
+             result.get("fund_count") or None, result.get("fund_score")))
+        for fund in result.get("funds") or ():
+            self._add_fund(name, path, unit, fund)
         self._db.executemany(
             "INSERT INTO finding (name, path, unit, errfirst, severity, sheet, cell, message)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -166,6 +181,17 @@ class Collector:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (name, name, unit, 0 if severity == "错误" else 1, severity, sheet, cell, message))
 
+    def add_fund(self, name: str, unit: str, fund: Mapping) -> None:
+        """A 专项资金 row read back from another summary (`merge`)."""
+        self._add_fund(name, name, unit, fund)
+
+    def _add_fund(self, name: str, path: str, unit: str, fund: Mapping) -> None:
+        self._db.execute(
+            "INSERT INTO fund (name, path, unit, number, fund_name, budget, spent, rate, score, grade)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, path, unit, fund["number"], fund["name"], fund["budget"], fund["spent"], fund["rate"],
+             fund["score"], fund["grade"]))
+
     def duplicates(self) -> list[str]:
         """File names that occur more than once (the same department summarised twice?)."""
         return [row[0] for row in self._db.execute(
@@ -175,13 +201,20 @@ class Collector:
     def departments(self) -> Iterator[tuple]:
         """Ranked rows: best 总分 first, incomplete ones last; ties in file-name order."""
         return iter(self._db.execute(
-            "SELECT name, unit, scores, total, grade, errors, hints, self_total, self_gap FROM dept"
+            "SELECT name, unit, scores, total, grade, errors, hints, self_total, self_gap, fund_count, fund_score"
+            " FROM dept"
             " ORDER BY total IS NULL, total DESC, name, path, seq"))
 
     def findings(self) -> Iterator[tuple]:
         return iter(self._db.execute(
             "SELECT name, unit, severity, sheet, cell, message FROM finding"
             " ORDER BY name, path, errfirst, seq"))
+
+    def funds(self) -> Iterator[tuple]:
+        """专项资金 rows by file, then 专项序号 (path and seq only part ties between duplicates)."""
+        return iter(self._db.execute(
+            "SELECT name, unit, number, fund_name, budget, spent, rate, score, grade FROM fund"
+            " ORDER BY name, number, path, seq"))
 
     def failures(self) -> Iterator[tuple]:
         return iter(self._db.execute("SELECT name, reason FROM failure ORDER BY name, path, seq"))
@@ -264,7 +297,8 @@ def _summary_sheet(wb: Workbook, collector: Collector) -> int:
     for i in range(len(catalogue.KEYS)):
         widths[first_key + i] = 9
     tail = first_key + len(catalogue.KEYS)
-    widths.update({tail: 9, tail + 1: 7, tail + 2: 7, tail + 3: 7, tail + 4: 9, tail + 5: 10})
+    widths.update({tail: 9, tail + 1: 7, tail + 2: 7, tail + 3: 7, tail + 4: 9, tail + 5: 10, tail + 6: 9,
+                   tail + 7: 9})
     _setup_table(ws, widths, n, len(SUMMARY_COLUMNS), "D2")
     errors_col = get_column_letter(tail + 2)
     if n:
@@ -281,8 +315,8 @@ def _summary_sheet(wb: Workbook, collector: Collector) -> int:
     complete = 0
     rank = 0
     previous = None
-    for position, (name, unit, scores, total, grade, errors, hints, self_total, self_gap) in enumerate(
-            collector.departments(), start=1):
+    for position, (name, unit, scores, total, grade, errors, hints, self_total, self_gap, fund_count,
+                   fund_score) in enumerate(collector.departments(), start=1):
         if total is not None:
             complete += 1
             if total != previous:  # competition ranking: ties share a rank, the next rank skips
@@ -293,6 +327,8 @@ def _summary_sheet(wb: Workbook, collector: Collector) -> int:
         row += [cells.score(total), cells.text(grade or PENDING, None if grade else _PENDING_FONT),
                 cells.number(errors, COUNT_FORMAT), cells.number(hints, COUNT_FORMAT),
                 cells.number(self_total, SCORE_FORMAT), cells.number(self_gap, GAP_FORMAT)]
+        # blank for a department without funds; 待补充 while one of its funds has no 得分 yet
+        row += [cells.number(fund_count, COUNT_FORMAT), cells.score(fund_score) if fund_count else None]
         ws.append(row)
     return complete
 
@@ -308,6 +344,21 @@ def _findings_sheet(wb: Workbook, collector: Collector) -> None:
         ws.append([cells.text(name), cells.text(unit or NO_UNIT),
                    cells.text(severity, error_font if severity == "错误" else None),
                    cells.text(sheet), cells.text(cell), cells.text(message)])
+
+
+def _funds_sheet(wb: Workbook, collector: Collector) -> None:
+    """专项资金: every fund of every department; written (header only) even when there are none,
+    so that `merge` can tell a summary without funds from one made before funds were summarised."""
+    ws = wb.create_sheet(FUNDS_SHEET)
+    _setup_table(ws, {1: 28, 2: 26, 3: 7, 4: 34, 5: 13, 6: 13, 7: 9, 8: 9, 9: 7}, collector.count("fund"),
+                 len(FUND_COLUMNS), "C2")
+    cells = _Cells(ws)
+    ws.append(cells.header(FUND_COLUMNS))
+    for name, unit, number, fund_name, budget, spent, rate, score, grade in collector.funds():
+        ws.append([cells.text(name), cells.text(unit or NO_UNIT), cells.number(number, COUNT_FORMAT),
+                   cells.text(fund_name), cells.number(budget, MONEY_FORMAT), cells.number(spent, MONEY_FORMAT),
+                   cells.number(rate, EXEC_RATE_FORMAT), cells.score(score),
+                   cells.text(grade or PENDING, None if grade else _PENDING_FONT)])
 
 
 def _failed_sheet(wb: Workbook, collector: Collector) -> None:
@@ -331,7 +382,7 @@ def _chart_sheet(wb: Workbook, collector: Collector, summary_ws, complete: int) 
         ws.append([cells.text(key), cells.text(level2), cells.number(n, COUNT_FORMAT),
                    cells.number(average, RATE_FORMAT)])
     ws.append([])
-    ws.append([cells.text(collector.tally.line() + "；明细见“汇总”“问题清单”“无法读取”表。")])
+    ws.append([cells.text(collector.tally.line() + "；明细见“汇总”“专项资金”“问题清单”“无法读取”表。")])
 
     scored_rates = sum(1 for r in rows if r[3] is not None)
     if scored_rates:
@@ -386,12 +437,13 @@ def _bars(chart: BarChart, count: int) -> None:
 
 
 def write_summary(target: Path, collector: Collector) -> None:
-    """The four sheets, written to a temporary file beside `target` that then replaces it."""
+    """The five sheets, written to a temporary file beside `target` that then replaces it."""
     wb = Workbook(write_only=True)
     wb.properties.creator = "evalbook"
     complete = _summary_sheet(wb, collector)
     summary_ws = wb[SUMMARY_SHEET]
     _chart_sheet(wb, collector, summary_ws, complete)
+    _funds_sheet(wb, collector)
     _findings_sheet(wb, collector)
     _failed_sheet(wb, collector)
     save_atomically(wb, target)

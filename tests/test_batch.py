@@ -18,8 +18,11 @@ import openpyxl
 import pytest
 
 from evalbook import batch, catalogue
+from evalbook.adapters.xlsx import XlsxBook
 from evalbook.build.sheets import workbook_bytes
 from evalbook.cli import main
+from evalbook.funds import names as N
+from tests.conftest import EXAMPLE
 
 FULL = {
     "评价年度": 2023,
@@ -189,7 +192,7 @@ def test_totals_ranks_and_counts_match_hand_worked_figures(scored):
     by_name = {r["文件"]: r for r in rows}
     assert by_name["部门/甲.xlsx"] == {"排名": 1, "文件": "部门/甲.xlsx", "单位名称": "甲局", **FULL_SCORES,
                                      "总分": 100, "等级": "优", "错误数": 0, "提示数": 0,
-                                     "自评总分": None, "自评−总分": None}
+                                     "自评总分": None, "自评−总分": None, "专项资金个数": None, "专项资金得分": None}
     assert by_name["部门/乙.xlsx"]["公用经费控制率"] == 3
     assert (by_name["部门/乙.xlsx"]["自评总分"], by_name["部门/乙.xlsx"]["自评−总分"]) == (100, 5)
     assert (by_name["部门/丙.xlsx"]["满意度"], by_name["部门/丙.xlsx"]["行政效能"]) == (4, 3)
@@ -240,7 +243,7 @@ def test_charts_frozen_header_and_filters_are_in_the_package(scored):
     wb = openpyxl.load_workbook(out)
     summary = wb["汇总"]
     assert summary.freeze_panes == "D2"
-    assert summary.auto_filter.ref == "A1:Y11"
+    assert summary.auto_filter.ref == "A1:AA11"  # …through 专项资金个数, 专项资金得分
     assert summary["T2"].number_format == "0.00"
     assert wb["问题清单"].auto_filter.ref and wb["无法读取"].freeze_panes == "A2"
     rates = [r for r in wb["图表"].iter_rows(min_row=3, max_row=18, values_only=True)]
@@ -257,7 +260,7 @@ def test_one_process_and_two_give_the_same_summary(scored, folder, tmp_path, cap
     out, *_ = scored
     single = tmp_path / "单进程.xlsx"
     assert run(capsys, "batch", folder, "-o", single, "--jobs", 1)[0] == 2
-    for title in ("汇总", "图表", "问题清单", "无法读取"):
+    for title in ("汇总", "图表", "专项资金", "问题清单", "无法读取"):
         assert sheet_rows(single, title) == sheet_rows(out, title)
 
 
@@ -319,7 +322,7 @@ def test_merge_of_parts_equals_one_batch_over_all(folder, tmp_path, capsys):
     code, out, err = run(capsys, "merge", part_a, part_b, "-o", merged)
     assert code == code_whole and err == ""
     assert out.startswith("合并2份汇总，") and out_whole.split("；")[0] in out
-    for title in ("汇总", "问题清单", "无法读取"):
+    for title in ("汇总", "专项资金", "问题清单", "无法读取"):
         assert sheet_rows(merged, title) == sheet_rows(whole, title)
     got, want = sheet_rows(merged, "图表"), sheet_rows(whole, "图表")
     assert [r[:3] for r in got] == [r[:3] for r in want]
@@ -381,3 +384,175 @@ def test_a_crashing_file_becomes_a_row_not_a_stopped_batch(monkeypatch, folder):
     result = batch.score_file(batch.Task(str(folder / "甲.xlsx"), "甲.xlsx"))
     assert result["ok"] is False and "ZeroDivisionError" in result["reason"]
     assert os.path.exists(folder / "甲.xlsx")
+
+
+# ---- special funds ------------------------------------------------------------------------------
+#
+# The example carries two filled funds (figures worked out by hand in tests/test_funds.py):
+#   专项1 湘江水厂提质扩容改造项目: A 1200, B 1080, 执行率 90%, 得分 677/7 ≈ 96.71 优
+#   专项2 乡镇污水处理项目:         A 2000, B 1500, 执行率 75%, 得分 736/9 ≈ 81.78 良
+#   department: (677/7 × 1200 + 736/9 × 2000) / 3200 = 44039/504 ≈ 87.38
+# 公式.xlsm is the example with 专项1's name typed as a formula and 专项2's 全年执行数 cleared:
+# 专项2 has no 执行率 and its 得分, 等级 and so the department's 专项资金得分 are 待补充.
+# 甲.xlsx is a plain department whose fund sheet is left blank: no funds, blank columns.
+
+FORMULA_NAME = '=HYPERLINK("http://example.invalid","点我")'
+WATERWORKS = "湘江水厂提质扩容改造项目"
+SEWAGE = "乡镇污水处理项目"
+EXAMPLE_UNIT = "衡山县住房和城乡建设局"
+FUND_ROWS = [  # 文件, 单位名称, 专项序号, 专项资金名称, 全年预算数(A), 全年执行数(B), 执行率, 得分, 等级
+    ("专项/住建局.xlsm", EXAMPLE_UNIT, 1, WATERWORKS, 1200, 1080, 0.9, 96.71, "优"),
+    ("专项/住建局.xlsm", EXAMPLE_UNIT, 2, SEWAGE, 2000, 1500, 0.75, 81.78, "良"),
+    ("专项/公式.xlsm", EXAMPLE_UNIT, 1, FORMULA_NAME, 1200, 1080, 0.9, 96.71, "优"),
+    ("专项/公式.xlsm", EXAMPLE_UNIT, 2, SEWAGE, 2000, None, None, "待补充", "待补充"),
+]
+FUND_COLUMNS_EXPECTED = ["文件", "单位名称", "专项序号", "专项资金名称", "全年预算数(A)", "全年执行数(B)",
+                         "执行率", "得分", "等级"]
+
+
+@pytest.fixture(scope="module")
+def funds_source(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("funds") / "专项"
+    folder.mkdir()
+    # listed out of order on purpose: rows must come out by 文件, then 专项序号
+    shutil.copy(EXAMPLE, folder / "住建局.xlsm")
+    shutil.copy(EXAMPLE, folder / "公式.xlsm")
+    with XlsxBook(folder / "公式.xlsm") as book:
+        book.write_values({N.header_name(1, "专项资金名称"): FORMULA_NAME,
+                           N.money_name(2, N.TOTAL, N.SPENT): None})
+        book.save()
+    (folder / "甲.xlsx").write_bytes(workbook_bytes({**FULL, "填报单位": "甲局"}))
+    return folder
+
+
+@pytest.fixture
+def funds_folder(funds_source, tmp_path) -> Path:
+    target = tmp_path / "专项"
+    shutil.copytree(funds_source, target)
+    return target
+
+
+@pytest.fixture
+def funds_scored(funds_folder, tmp_path, capsys):
+    out = tmp_path / "专项汇总.xlsx"
+    code, stdout, stderr = run(capsys, "batch", funds_folder, "-o", out, "--jobs", 2)
+    assert code == 1, stderr  # 公式.xlsm's missing 全年执行数 is an 错误
+    return out
+
+
+def test_funds_sheet_lists_every_fund_of_every_department(funds_scored):
+    rows = sheet_rows(funds_scored, "专项资金")
+    assert list(rows[0]) == FUND_COLUMNS_EXPECTED
+    got = [tuple(r) + (None,) * (9 - len(r)) for r in rows[1:]]
+    assert [g[:6] for g in got] == [f[:6] for f in FUND_ROWS]
+    for g, f in zip(got, FUND_ROWS):
+        assert g[6] == (None if f[6] is None else pytest.approx(f[6]))
+        assert g[7:] == f[7:]
+
+
+def test_funds_columns_in_the_summary(funds_scored):
+    by_name = {r["文件"]: r for r in as_dicts(funds_scored, "汇总")}
+    assert list(as_dicts(funds_scored, "汇总")[0])[-2:] == ["专项资金个数", "专项资金得分"]
+    assert (by_name["专项/住建局.xlsm"]["专项资金个数"], by_name["专项/住建局.xlsm"]["专项资金得分"]) == (2, 87.38)
+    assert (by_name["专项/公式.xlsm"]["专项资金个数"], by_name["专项/公式.xlsm"]["专项资金得分"]) == (2, "待补充")
+    assert (by_name["专项/甲.xlsx"]["专项资金个数"], by_name["专项/甲.xlsx"]["专项资金得分"]) == (None, None)
+    # the main sheet is scored as before: the example's 76 (中), 甲 100
+    assert (by_name["专项/住建局.xlsm"]["总分"], by_name["专项/住建局.xlsm"]["等级"]) == (76, "中")
+    assert by_name["专项/甲.xlsx"]["总分"] == 100
+    # fund findings reach 问题清单
+    assert any(f["文件"] == "专项/公式.xlsm" and f["级别"] == "错误" and f["工作表"] == "专项资金自评表2"
+               for f in as_dicts(funds_scored, "问题清单"))
+
+
+def test_funds_sheet_formats_header_and_filter(funds_scored):
+    wb = openpyxl.load_workbook(funds_scored)
+    assert wb.sheetnames == ["汇总", "图表", "专项资金", "问题清单", "无法读取"]
+    ws = wb["专项资金"]
+    assert ws.freeze_panes == "C2"
+    assert ws.auto_filter.ref == "A1:I5"
+    assert (ws["E2"].number_format, ws["F2"].number_format) == ("#,##0.00", "#,##0.00")
+    assert ws["G2"].number_format == "0.00%" and ws["H2"].number_format == "0.00"
+    summary = wb["汇总"]
+    assert summary["Z1"].value == "专项资金个数" and summary["AA1"].value == "专项资金得分"
+    row = next(r for r in summary.iter_rows(min_row=2) if r[1].value == "专项/住建局.xlsm")
+    assert row[25].number_format == "0" and row[26].number_format == "0.00"
+
+
+def test_fund_text_never_becomes_a_formula(funds_scored):
+    with zipfile.ZipFile(funds_scored) as z:
+        sheets = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+    assert "<f>" not in sheets and "HYPERLINK" in sheets
+    names = [r["专项资金名称"] for r in as_dicts(funds_scored, "专项资金")]
+    assert FORMULA_NAME in names
+
+
+def test_funds_are_the_same_for_one_process_and_two(funds_scored, funds_folder, tmp_path, capsys):
+    single = tmp_path / "单进程.xlsx"
+    assert run(capsys, "batch", funds_folder, "-o", single, "--jobs", 1)[0] == 1
+    for title in ("汇总", "专项资金", "问题清单"):
+        assert sheet_rows(single, title) == sheet_rows(funds_scored, title)
+
+
+def test_worker_result_for_funds_is_small_and_plain(funds_folder):
+    result = batch.score_file(batch.Task(str(funds_folder / "住建局.xlsm"), "住建局.xlsm"))
+    assert result["fund_count"] == 2 and result["fund_score"] == 87.38
+    assert result["funds"][0] == {"number": 1, "name": WATERWORKS, "budget": 1200.0, "spent": 1080.0,
+                                  "rate": 0.9, "score": 96.71, "grade": "优"}
+
+    def plain(value):
+        if isinstance(value, dict):
+            return all(isinstance(k, str) and plain(v) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return all(plain(v) for v in value)
+        return value is None or type(value) in (bool, int, float, str)
+
+    assert plain(result)  # no Fractions: cheap to pickle, safe to store
+    plain_book = batch.score_file(batch.Task(str(funds_folder / "甲.xlsx"), "甲.xlsx"))
+    assert (plain_book["funds"], plain_book["fund_count"], plain_book["fund_score"]) == ([], 0, None)
+
+
+def test_merge_carries_the_funds(funds_folder, tmp_path, capsys):
+    a, b = tmp_path / "东片", tmp_path / "西片"
+    a.mkdir()
+    b.mkdir()
+    shutil.copy(funds_folder / "住建局.xlsm", a / "住建局.xlsm")
+    for name in ("公式.xlsm", "甲.xlsx"):
+        shutil.copy(funds_folder / name, b / name)
+    part_a, part_b, whole, merged = (tmp_path / f"{n}.xlsx" for n in ("东", "西", "全部", "合并"))
+    run(capsys, "batch", a, "-o", part_a, "--jobs", 1)
+    run(capsys, "batch", b, "-o", part_b, "--jobs", 1)
+    run(capsys, "batch", a, b, "-o", whole, "--jobs", 1)
+    code, _, err = run(capsys, "merge", part_b, part_a, "-o", merged)
+    assert code == 1 and err == ""
+    for title in ("汇总", "专项资金", "问题清单", "无法读取"):
+        assert sheet_rows(merged, title) == sheet_rows(whole, title)
+    funds = as_dicts(merged, "专项资金")
+    assert [(f["文件"], f["专项序号"], f["得分"]) for f in funds] == [
+        ("东片/住建局.xlsm", 1, 96.71), ("东片/住建局.xlsm", 2, 81.78),
+        ("西片/公式.xlsm", 1, 96.71), ("西片/公式.xlsm", 2, "待补充")]
+    by_name = {r["文件"]: r for r in as_dicts(merged, "汇总")}
+    assert (by_name["东片/住建局.xlsm"]["专项资金个数"], by_name["东片/住建局.xlsm"]["专项资金得分"]) == (2, 87.38)
+    assert (by_name["西片/公式.xlsm"]["专项资金个数"], by_name["西片/公式.xlsm"]["专项资金得分"]) == (2, "待补充")
+    assert (by_name["西片/甲.xlsx"]["专项资金个数"], by_name["西片/甲.xlsx"]["专项资金得分"]) == (None, None)
+
+    # merging the merged summary again changes nothing: the columns read back as they were written
+    again = tmp_path / "再合并.xlsx"
+    run(capsys, "merge", merged, "-o", again)
+    for title in ("汇总", "专项资金"):
+        assert sheet_rows(again, title) == sheet_rows(merged, title)
+
+
+def test_merge_takes_a_summary_from_before_funds_and_says_so(funds_folder, tmp_path, capsys):
+    part = tmp_path / "新.xlsx"
+    run(capsys, "batch", funds_folder / "住建局.xlsm", "-o", part)
+    old = tmp_path / "旧.xlsx"
+    wb = openpyxl.load_workbook(part)
+    del wb["专项资金"]
+    wb["汇总"].delete_cols(26, 2)  # what an older version wrote: no fund columns either
+    wb.save(old)
+    merged = tmp_path / "合并.xlsx"
+    code, _, err = run(capsys, "merge", old, "-o", merged)
+    assert code == 0 and "旧.xlsx" in err and "没有专项资金信息" in err
+    row = as_dicts(merged, "汇总")[0]
+    assert row["总分"] == 76 and row["专项资金个数"] is None and row["专项资金得分"] is None
+    assert sheet_rows(merged, "专项资金") == [tuple(FUND_COLUMNS_EXPECTED)]
