@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -27,6 +26,7 @@ from openpyxl.utils import get_column_letter
 
 from . import catalogue
 from .adapters.base import WorkbookUnusable
+from .adapters.package import atomic_write
 from .engine import PENDING
 
 SUMMARY_SHEET = "汇总"
@@ -450,29 +450,8 @@ def write_summary(target: Path, collector: Collector) -> None:
 
 
 def save_atomically(wb: Workbook, target: Path) -> None:
-    fd, temp = tempfile.mkstemp(prefix=".~evalbook-", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        wb.save(temp)
-        with open(temp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except OSError as exc:
-        _remove_quietly(temp)
-        if getattr(exc, "errno", None) == 28:
-            raise WorkbookUnusable(f"磁盘空间不足，无法保存“{target.name}”") from None
-        raise WorkbookUnusable(f"无法保存“{target.name}”（{exc.strerror or exc}）") from None
-    except BaseException:
-        _remove_quietly(temp)
-        raise
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    """The summary through the same atomic routine as every other write (temp file, fsync, replace)."""
+    atomic_write(target, wb.save)
 
 
 def is_summary(path: Path) -> bool:
