@@ -14,7 +14,7 @@ from . import catalogue, measures, methods
 from . import contract as C
 from . import rules as R
 from .catalogue import CHECKLIST, COUNT, ENTERED, GRADE, GRADE_BANDS, PROPORTION
-from .findings import ERROR, HINT, CellRef, Finding, count, finding
+from .findings import ERROR, HINT, CellRef, Finding, count
 from .inputs import Inputs, read_inputs
 from .numbers import fmt_score, fraction_to_float, round2, rounded
 from .validation import check_basic_data, check_plausible_rate
@@ -123,31 +123,11 @@ class RulesSource:
     first_column: int = 1  # 1 = column A
 
 
-def _column_letter(index: int) -> str:
-    letters = ""
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 def rule_findings(ruleset: R.RuleSet, source: RulesSource) -> list[Finding]:
-    found = []
-    for problem in ruleset.problems:
-        if problem.row:
-            column = _column_letter(source.first_column + R.COLUMNS.index(problem.column))
-            ref = CellRef(source.sheet, f"{column}{problem.row}")
-            message = f"{ref}（评分规则第{problem.row}行，{problem.key}）：{problem.message}；该指标不计分"
-        else:
-            ref = CellRef(source.sheet, "")
-            message = f"{problem.message}；该指标不计分"
-        found.append(finding(ERROR, ref, problem.key, message))
-    if not ruleset.problems and ruleset.total_weight != 100:
-        found.append(finding(
-            HINT, CellRef(source.sheet, ""), "分值",
-            f"评分规则各指标分值合计为{fmt_score(ruleset.total_weight)}分，不是100分；等级仍按总分90/80/60分档",
-        ))
-    return found
+    found = R.problem_findings(ruleset.problems, source.sheet, source.first_column, R.COLUMNS, "评分规则",
+                               lambda key: "该指标不计分")
+    hint = None if ruleset.problems else R.weight_total_hint(ruleset.total_weight, source.sheet, "评分规则各指标")
+    return found + ([hint] if hint else [])
 
 
 def evaluate(

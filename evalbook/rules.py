@@ -14,7 +14,8 @@ from fractions import Fraction
 
 from . import catalogue
 from .catalogue import CHECKLIST, COUNT, ENTERED, GRADE, PERCENT, PROPORTION, RATE
-from .numbers import clean_text, quote, read_number
+from .findings import ERROR, HINT, CellRef, Finding, column_letter, finding
+from .numbers import clean_text, fmt_score, quote, read_number
 
 # Methods (计分方法) as the sheet names them.
 OVER = "超限扣分"
@@ -134,31 +135,31 @@ class RuleSet:
         return sum((r.weight for r in self.rules.values()), Fraction(0))
 
 
-class _RowError(Exception):
+class RowError(Exception):
     def __init__(self, column: str, message: str):
         super().__init__(message)
         self.column = column
         self.message = message
 
 
-def _cell(row: tuple, index: int) -> object:
+def cell_at(row: tuple, index: int) -> object:
     return row[index] if index < len(row) else None
 
 
 def _number(row: tuple, index: int, *, required: bool, positive: bool = False) -> Fraction | None:
-    raw = _cell(row, index)
+    raw = cell_at(row, index)
     reading = read_number(raw)
     column = COLUMNS[index]
     if reading.problem:
-        raise _RowError(column, f"“{column}”{reading.problem}")
+        raise RowError(column, f"“{column}”{reading.problem}")
     if reading.value is None or reading.dash:
         if required:
-            raise _RowError(column, f"“{column}”未填写")
+            raise RowError(column, f"“{column}”未填写")
         return None
     if positive and reading.value <= 0:
-        raise _RowError(column, f"“{column}”应大于0，现为{quote(raw)}")
+        raise RowError(column, f"“{column}”应大于0，现为{quote(raw)}")
     if reading.value < 0:
-        raise _RowError(column, f"“{column}”不能为负数，现为{quote(raw)}")
+        raise RowError(column, f"“{column}”不能为负数，现为{quote(raw)}")
     return reading.value
 
 
@@ -227,35 +228,35 @@ def parse_grades(text: str) -> tuple[tuple[str, Fraction], ...]:
 
 
 def parse_row(row: tuple, row_number: int) -> Rule:
-    """One 评分规则 row → Rule; raises _RowError naming the column."""
-    key = clean_text(str(_cell(row, 0) or ""))
+    """One 评分规则 row → Rule; raises RowError naming the column."""
+    key = clean_text(str(cell_at(row, 0) or ""))
     indicator = catalogue.BY_KEY[key]
     weight = _number(row, 1, required=True, positive=True)
-    method = clean_text(str(_cell(row, 2) or ""))
+    method = clean_text(str(cell_at(row, 2) or ""))
     allowed = METHODS_FOR_KIND[indicator.kind]
     if method not in allowed:
-        raise _RowError("计分方法", f"计分方法{quote(method or '（空）')}不适用于本指标，可选：{'、'.join(allowed)}")
-    note = clean_text(str(_cell(row, 8) or ""))
+        raise RowError("计分方法", f"计分方法{quote(method or '（空）')}不适用于本指标，可选：{'、'.join(allowed)}")
+    note = clean_text(str(cell_at(row, 8) or ""))
     common = dict(key=key, weight=weight, method=method, note=note, row=row_number)
     if method in STEP_METHODS:
         base = _number(row, 3, required=True) if indicator.key != "三公经费变动率" else _signed(row, 3)
         step = _number(row, 4, required=True, positive=True)
         per_step = _number(row, 5, required=True)
-        policy = clean_text(str(_cell(row, 6) or "")) or WHOLE_STEPS
+        policy = clean_text(str(cell_at(row, 6) or "")) or WHOLE_STEPS
         if policy not in STEP_POLICIES:
-            raise _RowError("不足一步", f"“不足一步”应为{'、'.join(STEP_POLICIES)}之一，现为{quote(policy)}")
+            raise RowError("不足一步", f"“不足一步”应为{'、'.join(STEP_POLICIES)}之一，现为{quote(policy)}")
         return Rule(base=base, step=step, per_step=per_step, policy=policy, **common)
     if method == BANDS:
         try:
-            bands = parse_bands(str(_cell(row, 7) or ""))
+            bands = parse_bands(str(cell_at(row, 7) or ""))
         except ValueError as exc:
-            raise _RowError("分档/等级", str(exc)) from None
+            raise RowError("分档/等级", str(exc)) from None
         return Rule(bands=bands, **common)
     if method == GRADED:
         try:
-            grades = parse_grades(str(_cell(row, 7) or ""))
+            grades = parse_grades(str(cell_at(row, 7) or ""))
         except ValueError as exc:
-            raise _RowError("分档/等级", str(exc)) from None
+            raise RowError("分档/等级", str(exc)) from None
         return Rule(grades=grades, **common)
     if method in (CHECKS, COUNTED):
         return Rule(per_step=_number(row, 5, required=True), **common)
@@ -264,11 +265,11 @@ def parse_row(row: tuple, row_number: int) -> Rule:
 
 def _signed(row: tuple, index: int) -> Fraction:
     """A base that may be negative (a 变动率 target below zero is legitimate)."""
-    reading = read_number(_cell(row, index))
+    reading = read_number(cell_at(row, index))
     if reading.problem:
-        raise _RowError(COLUMNS[index], f"“{COLUMNS[index]}”{reading.problem}")
+        raise RowError(COLUMNS[index], f"“{COLUMNS[index]}”{reading.problem}")
     if reading.value is None:
-        raise _RowError(COLUMNS[index], f"“{COLUMNS[index]}”未填写")
+        raise RowError(COLUMNS[index], f"“{COLUMNS[index]}”未填写")
     return reading.value
 
 
@@ -296,7 +297,7 @@ def _read_rules(rows, first_row: int) -> RuleSet:
     seen: dict[str, int] = {}
     for offset, row in enumerate(rows):
         row_number = first_row + offset
-        key = clean_text(str(_cell(row, 0) or ""))
+        key = clean_text(str(cell_at(row, 0) or ""))
         if not key or key.startswith("口径说明") or re.match(r"^\d+\.", key):
             continue
         if key not in catalogue.BY_KEY:
@@ -311,12 +312,36 @@ def _read_rules(rows, first_row: int) -> RuleSet:
         seen[key] = row_number
         try:
             result.rules[key] = parse_row(row, row_number)
-        except _RowError as exc:
+        except RowError as exc:
             result.problems.append(RuleProblem(key, row_number, exc.column, exc.message))
     for key in catalogue.KEYS:
         if key not in seen:
             result.problems.append(RuleProblem(key, 0, "指标", f"评分规则中缺少指标“{key}”的行"))
     return result
+
+
+def problem_findings(problems: list[RuleProblem], sheet: str, first_column: int, columns: tuple[str, ...],
+                     table: str, consequence) -> list[Finding]:
+    """Rule-table problems as 错误 findings naming their cell; `consequence(key)` says what goes
+    unscored because of the row."""
+    found = []
+    for problem in problems:
+        if problem.row:
+            column = column_letter(first_column + columns.index(problem.column))
+            ref = CellRef(sheet, f"{column}{problem.row}")
+            message = f"{ref}（{table}第{problem.row}行，{problem.key}）：{problem.message}；{consequence(problem.key)}"
+        else:
+            ref = CellRef(sheet, "")
+            message = f"{problem.message}；{consequence(problem.key)}"
+        found.append(finding(ERROR, ref, problem.key, message))
+    return found
+
+
+def weight_total_hint(total: Fraction, sheet: str, table: str) -> Finding | None:
+    if total == 100:
+        return None
+    return finding(HINT, CellRef(sheet, ""), "分值",
+                   f"{table}分值合计为{fmt_score(total)}分，不是100分；等级仍按总分90/80/60分档")
 
 
 def default_rules() -> RuleSet:

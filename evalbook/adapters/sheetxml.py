@@ -14,6 +14,7 @@ from fractions import Fraction
 from html import escape, unescape
 from typing import Callable, Iterable, Mapping
 
+from ..findings import column_letter as column_letters
 from ..numbers import ExcelError, UnreadableCell
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -53,14 +54,6 @@ def column_index(letters: str) -> int:
     for ch in letters:
         index = index * 26 + ord(ch) - 64
     return index
-
-
-def column_letters(index: int) -> str:
-    letters = ""
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def split_range(text: str) -> tuple[int, int, int, int]:

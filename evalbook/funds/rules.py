@@ -13,9 +13,9 @@ from fractions import Fraction
 from typing import Sequence
 
 from ..contract import RULES_SHEET
-from ..findings import ERROR, HINT, CellRef, Finding, finding
-from ..numbers import fmt_score, quote, read_number
-from ..rules import RuleProblem
+from ..findings import Finding
+from ..numbers import quote, read_number
+from ..rules import RowError, RuleProblem, cell_at, problem_findings, weight_total_hint
 from . import names as N
 from .qualitative import TIER_KEYS, Tier
 from .targets import compact
@@ -68,26 +68,15 @@ class FundRules:
         return (self.exec_weight or Fraction(0)) + sum(self.level_weights.values(), Fraction(0))
 
 
-class _RowError(Exception):
-    def __init__(self, column: str, message: str):
-        super().__init__(message)
-        self.column = column
-        self.message = message
-
-
-def _cell(row: tuple, index: int) -> object:
-    return row[index] if index < len(row) else None
-
-
 def _weight(row: tuple) -> Fraction:
-    raw = _cell(row, 1)
+    raw = cell_at(row, 1)
     reading = read_number(raw)
     if reading.problem:
-        raise _RowError("分值", f"“分值”{reading.problem}")
+        raise RowError("分值", f"“分值”{reading.problem}")
     if reading.value is None or reading.dash:
-        raise _RowError("分值", "“分值”未填写")
+        raise RowError("分值", "“分值”未填写")
     if reading.value <= 0:
-        raise _RowError("分值", f"“分值”应大于0，现为{quote(raw)}")
+        raise RowError("分值", f"“分值”应大于0，现为{quote(raw)}")
     return reading.value
 
 
@@ -123,7 +112,7 @@ def read_fund_rules(rows: Sequence[tuple], first_row: int = 2) -> FundRules:
     for offset, row in enumerate(rows):
         row = tuple(row)
         row_number = first_row + offset
-        key = compact(_cell(row, 0) or "")
+        key = compact(cell_at(row, 0) or "")
         if not key or key.startswith("口径说明") or re.match(r"^\d+\.", key):
             continue
         if key not in ALL_KEYS:
@@ -147,10 +136,10 @@ def read_fund_rules(rows: Sequence[tuple], first_row: int = 2) -> FundRules:
                     result.level_weights[_level1_of(key)] = weight
             else:
                 try:
-                    tiers[key] = parse_interval(key, _cell(row, 2))
+                    tiers[key] = parse_interval(key, cell_at(row, 2))
                 except ValueError as exc:
-                    raise _RowError("完成比例区间", str(exc)) from None
-        except _RowError as exc:
+                    raise RowError("完成比例区间", str(exc)) from None
+        except RowError as exc:
             result.problems.append(RuleProblem(key, row_number, exc.column, exc.message))
     for key in ALL_KEYS:
         if key not in seen:
@@ -188,14 +177,6 @@ class FundRulesSource:
     first_column: int = 1  # 1 = column A
 
 
-def _column_letter(index: int) -> str:
-    letters = ""
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 def _consequence(key: str) -> str:
     if key == EXEC_KEY:
         return "各专项预算执行率不计分"
@@ -207,19 +188,7 @@ def _consequence(key: str) -> str:
 
 
 def fund_rule_findings(rules: FundRules, source: FundRulesSource) -> list[Finding]:
-    found = []
-    for problem in rules.problems:
-        if problem.row:
-            column = _column_letter(source.first_column + FUND_RULE_COLUMNS.index(problem.column))
-            ref = CellRef(source.sheet, f"{column}{problem.row}")
-            message = f"{ref}（专项评分规则第{problem.row}行，{problem.key}）：{problem.message}；{_consequence(problem.key)}"
-        else:
-            ref = CellRef(source.sheet, "")
-            message = f"{problem.message}；{_consequence(problem.key)}"
-        found.append(finding(ERROR, ref, problem.key, message))
-    if not rules.problems and rules.total_weight != 100:
-        found.append(finding(
-            HINT, CellRef(source.sheet, ""), "分值",
-            f"专项评分规则分值合计为{fmt_score(rules.total_weight)}分，不是100分；等级仍按90/80/60分档",
-        ))
-    return found
+    found = problem_findings(rules.problems, source.sheet, source.first_column, FUND_RULE_COLUMNS, "专项评分规则",
+                             _consequence)
+    hint = None if rules.problems else weight_total_hint(rules.total_weight, source.sheet, "专项评分规则")
+    return found + ([hint] if hint else [])
