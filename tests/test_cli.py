@@ -211,3 +211,19 @@ def test_department_chart_follows_the_scores(example, capsys):
     with zipfile.ZipFile(example) as z:
         assert [n for n in z.namelist() if n.startswith("xl/charts/chart")] == charts
         assert z.read(charts[0]).decode() == xml
+
+
+def test_vba_ribbon_names_validations_survive_scoring(example, capsys):
+    def snapshot(path):
+        with zipfile.ZipFile(path) as z:
+            rels = z.read("_rels/.rels").decode()
+            sheets = {n: z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet")}
+            return (z.read("xl/vbaProject.bin"), z.read("customUI/customUI14.xml"),
+                    "ui/extensibility" in rels, z.read("xl/workbook.xml"), z.read("xl/styles.xml"),
+                    {n: x.count("<dataValidation ") for n, x in sheets.items()},
+                    {n: x.count("<conditionalFormatting") for n, x in sheets.items()})
+
+    before = snapshot(example)
+    assert before[2] and sum(before[5].values()) > 0 and sum(before[6].values()) > 0
+    assert run(capsys, "score", str(example))[0] == 0
+    assert snapshot(example) == before  # the VBA project byte for byte, the ribbon and its relationship too
