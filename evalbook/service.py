@@ -76,6 +76,11 @@ def status_line(evaluation: Evaluation, now: dt.datetime) -> str:
         head = f"{stamp} 校验完成：{pending}项指标待补充，已计分部分合计{fmt_score(evaluation.scored_total)}分"
     else:
         head = f"{stamp} 校验完成：总分{fmt_score(total)}分（{evaluation.grade}）"
+    funds = evaluation.funds
+    if funds is not None and funds.results:
+        score = funds.summary.score
+        head += (f"；专项资金{len(funds.results)}项，汇总得分"
+                 f"{'待补充' if score is None else fmt_score(score) + '分（' + funds.summary.grade + '）'}")
     return f"{head}；错误{evaluation.errors}项，提示{evaluation.hints}项，详见“校验结果”表"
 
 
