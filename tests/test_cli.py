@@ -227,3 +227,14 @@ def test_vba_ribbon_names_validations_survive_scoring(example, capsys):
     assert before[2] and sum(before[5].values()) > 0 and sum(before[6].values()) > 0
     assert run(capsys, "score", str(example))[0] == 0
     assert snapshot(example) == before  # the VBA project byte for byte, the ribbon and its relationship too
+
+
+def test_new_builds_exactly_the_committed_template(tmp_path, capsys):
+    """The committed binary is the build script's product, byte for byte: nobody edited it by hand."""
+    from tests.conftest import TEMPLATE
+
+    target = tmp_path / "新模板.xlsm"
+    assert run(capsys, "new", str(target))[0] == 0
+    assert target.read_bytes() == TEMPLATE.read_bytes(), "run python -m evalbook.build"
+    code, _, err = run(capsys, "new", str(target))
+    assert code == 2 and "已存在" in err
