@@ -238,3 +238,10 @@ def test_new_builds_exactly_the_committed_template(tmp_path, capsys):
     assert target.read_bytes() == TEMPLATE.read_bytes(), "run python -m evalbook.build"
     code, _, err = run(capsys, "new", str(target))
     assert code == 2 and "已存在" in err
+
+
+def test_example_is_the_build_scripts_product(tmp_path):
+    from evalbook.build.__main__ import EXAMPLE as EXAMPLE_PATH, main as build_main
+
+    assert build_main(str(tmp_path)) == 0
+    assert (tmp_path / EXAMPLE_PATH).read_bytes() == EXAMPLE.read_bytes(), "run python -m evalbook.build"
