@@ -12,7 +12,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 from fractions import Fraction
 
 EXCEL_ERROR_CODES = (
@@ -197,13 +197,12 @@ def read_text(raw: object) -> str:
 # ---- writing numbers for people ------------------------------------------------------------
 
 def _round(value: Fraction, places: int) -> Decimal:
-    # enough digits for any figure a cell can hold (1E+308 included): the default 28 would make
-    # quantize fail on a huge number an accountant mistyped
-    digits = len(str(abs(value.numerator) // value.denominator)) + places + 2
-    with localcontext() as ctx:
-        ctx.prec = max(28, digits)
-        exact = Decimal(value.numerator) / Decimal(value.denominator)
-        return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    """Half-up rounding in integers: exact for any figure a cell can hold (1E+308 included)."""
+    numerator, denominator = value.numerator * 10 ** places, value.denominator  # plain ints: fast
+    quotient, remainder = divmod(abs(numerator), denominator)
+    if 2 * remainder >= denominator:
+        quotient += 1
+    return Decimal(-quotient if numerator < 0 else quotient).scaleb(-places)
 
 
 def fmt_money(value: Fraction) -> str:
