@@ -389,9 +389,9 @@ XLWINGS_CONF = (
 )
 XLWINGS_CONF_OPTIONAL = (
     ("Interpreter_Win", "C:\\Python311\\pythonw.exe",
-     "Python 解释器完整路径；默认使用 PATH 中的 python。需要时把本行剪切到上方空行处并改为实际路径"),
+     "Python 解释器完整路径；默认使用 PATH 中的 python"),
     ("PYTHONPATH", "D:\\evalbook", "额外的模块搜索路径（分号分隔）；通常不需要"),
-    ("Conda Path", "C:\\ProgramData\\Anaconda3", "使用 Anaconda 时填写其安装目录，与 Conda Env 一起剪切到上方"),
+    ("Conda Path", "C:\\ProgramData\\Anaconda3", "使用 Anaconda 时填写其安装目录，与 Conda Env 一起复制到上方"),
     ("Conda Env", "base", "使用 Anaconda 时的环境名"),
 )
 
@@ -401,9 +401,13 @@ def _conf_sheet() -> Sheet:
     s.widths = {"A": 18, "B": 40, "C": 60}
     for r, (key, value, why) in enumerate(XLWINGS_CONF, start=1):
         s.add(Cell(f"A{r}", key, TEXT), Cell(f"B{r}", value, TEXT), Cell(f"C{r}", why, NOTE))
-    # below the blank row xlwings stops reading: examples for the department's IT person
-    r = len(XLWINGS_CONF) + 2
-    s.add(Cell(f"A{r}", "以下为可选设置示例（空行以下不生效）", NOTE))
+    # xlwings stops reading at the first blank key: the rows right below the set keys are left
+    # empty as slots for the optional settings (one per optional key, then one more that stays
+    # blank), and the examples come after them, where they can never be read
+    r = len(XLWINGS_CONF) + len(XLWINGS_CONF_OPTIONAL) + 2
+    s.add(Cell(f"A{r}", "以下为可选设置示例：需要时复制到上方空行（第"
+               f"{len(XLWINGS_CONF) + 1}至{len(XLWINGS_CONF) + len(XLWINGS_CONF_OPTIONAL)}行）并改为实际值；"
+               "本行及以下不生效", NOTE))
     for r, (key, value, why) in enumerate(XLWINGS_CONF_OPTIONAL, start=r + 1):
         s.add(Cell(f"A{r}", key, TEXT), Cell(f"B{r}", value, TEXT), Cell(f"C{r}", why, NOTE))
     return s
