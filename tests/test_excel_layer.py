@@ -610,3 +610,47 @@ def test_code_names_match_the_document_modules(path):
     assert code_names == {sheet.title: sheet.code_name for sheet in layout.sheets(FUNDS[path])}
     documents = {module.name for module in vba.vba_modules(FUNDS[path]) if module.kind == "document"}
     assert documents == set(code_names.values()) | {"ThisWorkbook"}
+
+
+# ---------------------------------------------------------------------------
+# record for record like a project Excel itself saved
+# ---------------------------------------------------------------------------
+
+
+def _dir_record_ids(binary: bytes) -> tuple[list[int], dict[int, list[list[int]]]]:
+    """(header record ids up to the references, module record ids grouped by MODULETYPE)."""
+    data = decompress(olefile.OleFileIO(binary).openstream("VBA/dir").read())
+    header, modules, current, i = [], {}, None, 0
+    while i < len(data):
+        rid, size = struct.unpack_from("<HI", data, i)
+        i += 12 if rid == 0x0009 else 6 + size  # PROJECTVERSION's size field is a reserved 4
+        if rid == 0x0019:
+            current = []
+        if current is None:
+            header.append(rid)
+            continue
+        current.append(rid)
+        if rid == 0x002B:
+            kind = next(r for r in current if r in (0x0021, 0x0022))
+            modules.setdefault(kind, []).append(current)
+            current = []
+    return header, modules
+
+
+def test_dir_records_match_a_project_excel_saved():
+    """xlwings ships quickstart_standalone.xlsm, a source-only project saved by Excel that every
+    xlwings user opens: the only Excel output available here.  Our dir stream must use the same
+    records in the same order (plus vbamc's PROJECTCOMPATVERSION), and the same _VBA_PROJECT."""
+    reference = zipfile.ZipFile(vba.xlwings_package_dir() / "quickstart_standalone.xlsm").read("xl/vbaProject.bin")
+    ours = package(TEMPLATE).read("xl/vbaProject.bin")
+    their_header, their_modules = _dir_record_ids(reference)
+    our_header, our_modules = _dir_record_ids(ours)
+    def before_references(ids):
+        return ids[: ids.index(0x0016)]
+
+    assert [r for r in before_references(our_header) if r != 0x004A] == before_references(their_header)
+    for kind in (0x0021, 0x0022):
+        expected = their_modules[kind][0]
+        assert all(ids == expected for ids in our_modules[kind]), hex(kind)
+    for name in ("VBA/_VBA_PROJECT",):
+        assert olefile.OleFileIO(ours).openstream(name).read() == olefile.OleFileIO(reference).openstream(name).read()

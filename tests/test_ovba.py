@@ -320,7 +320,7 @@ def test_dir_stream_records(project_bin):
     assert info["references"][1][2].startswith(r"*\G{2DF8D04C-5BFA-101B-BDE5-00AA0044DE52}#2.0#0#")
     assert info["module_count"] == 4
     assert info["project_cookie"] == 0xFFFF
-    expected = [("ThisWorkbook", 0x22, []), ("Sheet1", 0x22, []), ("Module1", 0x21, []), ("Class1", 0x22, [0x28])]
+    expected = [("ThisWorkbook", 0x22, []), ("Sheet1", 0x22, []), ("Module1", 0x21, []), ("Class1", 0x22, [])]
     assert [(m["name"], m["type"], m["flags"]) for m in info["modules"]] == expected
     for module in info["modules"]:
         assert module["name_unicode"] == module["name"]
@@ -440,7 +440,7 @@ def test_projectwm_stream():
 
 def test_vba_project_stream_is_the_seven_byte_header(project_bin):
     data = olefile.OleFileIO(project_bin).openstream("VBA/_VBA_PROJECT").read()
-    assert data == bytes.fromhex("CC 61 FF FF 00 00 00")
+    assert data == bytes.fromhex("CC 61 FF FF 00 01 00")
 
 
 # ---------------------------------------------------------------------------

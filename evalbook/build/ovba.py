@@ -370,9 +370,10 @@ def project_streams(
     streams = {
         "PROJECT": _project_stream(modules, project_name, project_id, encoding),
         "PROJECTwm": _projectwm_stream(modules, encoding),
-        # Reserved3 is "undefined, MUST be ignored"; zero as the brief and EPPlus
-        # write it (the spec's example and vbamc use 0x0001).
-        "VBA/_VBA_PROJECT": struct.pack("<HHBH", 0x61CC, 0xFFFF, 0x00, 0x0000),
+        # Reserved3 is "undefined, MUST be ignored"; 0x0001 as in the spec's example, vbamc's
+        # output and xlwings' own quickstart_standalone.xlsm (a source-only project that
+        # Excel opens for every xlwings user), the closest thing to proof available here.
+        "VBA/_VBA_PROJECT": struct.pack("<HHBH", 0x61CC, 0xFFFF, 0x00, 0x0001),
         "VBA/dir": compress(_dir_stream(modules, project_name, codepage, encoding)),
     }
     for module in modules:
@@ -532,7 +533,7 @@ def _module_record(module: VbaModule, encoding: str) -> bytes:
     out += _record(0x002C, _u16(0xFFFF))  # MODULECOOKIE (vbamc, EPPlus)
     # MODULETYPE: 0x0021 procedural, 0x0022 document/class; Reserved 0 in the size slot.
     out += _u16(0x0021 if module.kind == "standard" else 0x0022) + _u32(0)
-    if module.kind == "class":
-        out += _u16(0x0028) + _u32(0)  # MODULEPRIVATE, as vbamc marks its (VB_Exposed = False) classes
+    # No MODULEPRIVATE (0x0028) for classes: Excel itself writes none for xlwings' Dictionary
+    # class (VB_Exposed = False) in quickstart_standalone.xlsm, although vbamc does.
     out += _u16(0x002B) + _u32(0)  # module terminator + Reserved
     return bytes(out)
