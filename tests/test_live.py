@@ -141,3 +141,26 @@ def test_add_fund_button_copies_the_sheet_and_names_it(remote, monkeypatch):
     assert len(added) == len(N.fund_names(3))  # the example has two funds already
     assert added["专项3_指标3_完成值"] == "='专项资金自评表3'!$E$14"
     assert said == ["已新增“专项资金自评表3”，请填写后点击“校验并评分”。"]
+
+
+@pytest.mark.parametrize("refers_to, expected", [
+    ("=评分表!$I$5", ("评分表", "I5")),
+    ("='专项资金自评表1'!$C$2", ("专项资金自评表1", "C2")),
+    ("='O''Brien 表'!$A$3:$I$18", ("O'Brien 表", "A3")),
+    ("=#REF!", None),
+    ("=评分表!#REF!", None),
+])
+def test_live_names_resolve_from_their_formula_text(refers_to, expected):
+    from evalbook.adapters.live import LiveBook
+
+    class Name:
+        def __init__(self, name, text):
+            self.name, self.refers_to = name, text
+
+        @property
+        def refers_to_range(self):
+            raise RuntimeError("a name at #REF! has no range")
+
+    book = type("Book", (), {"names": [Name("x", refers_to)]})()
+    ref = LiveBook(book).locate("x")
+    assert (None if ref is None else (ref.sheet, ref.cell)) == expected

@@ -6,9 +6,10 @@ line run the same service code.  Excel itself saves the book; nothing here does.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Mapping, Sequence
 
-from ..findings import CellRef
+from ..findings import CellRef, cell_position
 from ..numbers import ExcelError, as_excel_error
 from ..textsafe import formula_safe
 from .base import WorkbookUnusable
@@ -17,59 +18,88 @@ from .base import WorkbookUnusable
 MAX_TABLE_ROWS = 2000
 
 
+_REF = re.compile(r"^=?(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Z]{1,3})\$?(\d+)(?::\$?[A-Z]{1,3}\$?\d+)?$")
+
+
 class LiveBook:
+    """Every COM call is a round trip to Excel: names are resolved from their formula text, and
+    each sheet's values are read in one call and looked up in memory."""
+
     def __init__(self, book):
         self.book = book
-        self._ranges: dict[str, object] = {}
+        self._targets: dict[str, CellRef | None] = {}
+        self._snapshots: dict[str, tuple[int, int, list]] = {}
         try:
             self._names = {n.name: n for n in book.names}
         except Exception as exc:  # COM errors surface as many types
             raise WorkbookUnusable(f"无法读取工作簿的定义名称：{exc}") from None
 
-    def _range(self, name: str):
-        if name not in self._ranges:
-            defined = self._names.get(name)
-            if defined is None:
-                return None
-            try:
-                self._ranges[name] = defined.refers_to_range
-            except Exception:  # a name pointing at #REF! has no range
-                self._ranges[name] = None
-        return self._ranges[name]
-
-    def _need(self, name: str):
-        rng = self._range(name)
-        if rng is None:
-            raise WorkbookUnusable(f"工作簿缺少定义名称“{name}”或其引用的单元格已被删除，请使用evalbook模板")
-        return rng
-
     def locate(self, name: str) -> CellRef | None:
-        rng = self._range(name)
-        if rng is None:
+        if name not in self._targets:
+            self._targets[name] = self._resolve(name)
+        return self._targets[name]
+
+    def _resolve(self, name: str) -> CellRef | None:
+        defined = self._names.get(name)
+        if defined is None:
             return None
-        first = rng.address.replace("$", "").split(":")[0]
-        return CellRef(rng.sheet.name, first)
+        try:
+            text = defined.refers_to
+        except Exception:  # noqa: BLE001 - an unreadable name is a missing one
+            return None
+        m = _REF.match(text or "")
+        if m:
+            sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
+            return CellRef(sheet, f"{m.group(3)}{m.group(4)}")
+        try:  # a form the pattern does not know: ask Excel (a name at #REF! has no range)
+            rng = defined.refers_to_range
+            return CellRef(rng.sheet.name, rng.address.replace("$", "").split(":")[0])
+        except Exception:  # noqa: BLE001
+            return None
+
+    def _need(self, name: str) -> CellRef:
+        ref = self.locate(name)
+        if ref is None:
+            raise WorkbookUnusable(f"工作簿缺少定义名称“{name}”或其引用的单元格已被删除，请使用evalbook模板")
+        return ref
+
+    def _cell(self, ref: CellRef):
+        return self.book.sheets[ref.sheet].range(ref.cell)
+
+    def _snapshot(self, sheet_name: str) -> tuple[int, int, list]:
+        if sheet_name not in self._snapshots:
+            used = self.book.sheets[sheet_name].used_range
+            values = used.options(ndim=2, err_to_str=True).value
+            self._snapshots[sheet_name] = (used.row, used.column, values)
+        return self._snapshots[sheet_name]
 
     def read_values(self, names: Iterable[str]) -> dict[str, object]:
         found = {}
         for name in names:
-            rng = self._need(name)
-            value = rng[0, 0].options(err_to_str=True).value if rng.count > 1 else \
-                rng.options(err_to_str=True).value
-            found[name] = _native(value)
+            ref = self._need(name)
+            top, left, values = self._snapshot(ref.sheet)
+            row, column = cell_position(ref.cell)
+            r, c = row - top, column - left
+            inside = 0 <= r < len(values) and 0 <= c < len(values[r])
+            found[name] = _native(values[r][c]) if inside else None
         return found
 
     def read_range(self, name: str) -> tuple[CellRef, list[tuple]]:
-        rng = self._need(name)
+        self._need(name)
+        rng = self._names[name].refers_to_range
         rows = rng.options(ndim=2, err_to_str=True).value
         return self.locate(name), [tuple(_native(v) for v in row) for row in rows]
 
     def write_values(self, values: Mapping[str, object]) -> None:
         for name, value in values.items():
-            self._need(name).value = _cell_value(value)
+            ref = self._need(name)
+            self._cell(ref).value = _cell_value(value)
+            self._snapshots.pop(ref.sheet, None)
 
     def write_rows(self, name: str, rows: Sequence[Sequence[object]], width: int | None = None) -> None:
-        first = self._need(name)
+        ref = self._need(name)
+        self._snapshots.pop(ref.sheet, None)
+        first = self._cell(ref)
         width = width or max((len(r) for r in rows), default=1)
         sheet = first.sheet
         top, left = first.row, first.column
