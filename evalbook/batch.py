@@ -289,22 +289,52 @@ def _quiet_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
 
 
+WORKER_DIED = "评分该文件时工作进程意外退出（可能内存不足或文件异常），已跳过"
+
+
+def score_chunk(tasks: list[Task]) -> list[dict]:
+    return [score_file(task) for task in tasks]
+
+
 def score_all(tasks: list[Task], jobs: int) -> Iterable[dict]:
     """Results in completion order (the summary sorts them, so output does not depend on it)."""
     if jobs <= 1 or len(tasks) <= 1:
         for task in tasks:
             yield score_file(task)
         return
-    import multiprocessing
-
     from . import service  # noqa: F401  imported once here, so forked workers start warm
     from .adapters import xlsx  # noqa: F401
 
     jobs = min(jobs, len(tasks))
     # large enough chunks to keep IPC cheap, small enough that every worker stays busy to the end
     chunksize = max(1, min(32, len(tasks) // (jobs * 8)))
-    with multiprocessing.get_context().Pool(jobs, initializer=_quiet_worker) as pool:
-        yield from pool.imap_unordered(score_file, tasks, chunksize)
+    chunks = [tasks[i:i + chunksize] for i in range(0, len(tasks), chunksize)]
+    lost = yield from _run_chunks(chunks, jobs)
+    # A worker that died outright (killed for memory, say) takes its pool down with it: score
+    # what was lost one file at a time in a fresh worker, so only the culprit is skipped.
+    for task in lost:
+        lost_again = yield from _run_chunks([[task]], 1)
+        for failed in lost_again:
+            yield {"ok": False, "path": failed.path, "name": failed.name, "reason": WORKER_DIED}
+
+
+def _run_chunks(chunks: list[list[Task]], jobs: int):
+    """Yields the results of every chunk that finished; returns the tasks of those that did not."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    lost: list[Task] = []
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(), initializer=_quiet_worker) as pool:
+        futures = {pool.submit(score_chunk, chunk): chunk for chunk in chunks}
+        for future in as_completed(futures):
+            try:
+                results = future.result()
+            except BrokenProcessPool:
+                lost.extend(futures[future])
+                continue
+            yield from results
+    return lost
 
 
 # ---- progress ---------------------------------------------------------------------------------

@@ -556,3 +556,27 @@ def test_merge_takes_a_summary_from_before_funds_and_says_so(funds_folder, tmp_p
     row = as_dicts(merged, "汇总")[0]
     assert row["总分"] == 76 and row["专项资金个数"] is None and row["专项资金得分"] is None
     assert sheet_rows(merged, "专项资金") == [tuple(FUND_COLUMNS_EXPECTED)]
+
+
+def test_a_worker_that_dies_skips_only_its_file(monkeypatch, tmp_path):
+    """A worker killed outright (as the OOM killer would) must not hang or stop the batch."""
+    import os
+
+    from evalbook import batch
+
+    real = batch.score_file
+
+    def dying(task):
+        if "崩溃" in task.name:
+            os._exit(9)
+        return real(task)
+
+    monkeypatch.setattr(batch, "score_file", dying)  # forked workers inherit the patch
+    tasks = [batch.Task(str(tmp_path / f"{i}.xlsx"), f"{i}.xlsx") for i in range(6)]
+    tasks.insert(3, batch.Task(str(tmp_path / "崩溃.xlsx"), "崩溃.xlsx"))
+    results = {r["name"]: r for r in batch.score_all(tasks, 2)}
+    assert set(results) == {t.name for t in tasks}
+    assert results["崩溃.xlsx"] == {"ok": False, "path": str(tmp_path / "崩溃.xlsx"), "name": "崩溃.xlsx",
+                                   "reason": batch.WORKER_DIED}
+    # the others were scored (here: reported as missing files, not as casualties of the crash)
+    assert all(r["reason"] != batch.WORKER_DIED for n, r in results.items() if n != "崩溃.xlsx")
