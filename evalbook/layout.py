@@ -108,9 +108,9 @@ def _score_sheet() -> Sheet:
         else:
             s.add(Cell(f"K{row}", "按基础数据表计算", NOTE), Cell(f"L{row}", None, NOTE))
         # Neither Excel nor LibreOffice grows a row for wrapped text on open, so size rows here;
-        # 扣分说明 is written later and gets room for about four lines.
+        # 扣分说明 is written later and gets room for five lines (预算完成率 needs them).
         lines = max(text_lines(ind.criteria, s.widths["E"]), text_lines(ind.note, s.widths["F"]),
-                    text_lines(ind.title, s.widths["C"]), 4)
+                    text_lines(ind.title, s.widths["C"]), 5)
         rows_here = last - first + 1
         for r in range(first, last + 1):
             s.heights[r] = max(30.0, LINE_HEIGHT * lines / rows_here + 3)
