@@ -49,8 +49,30 @@ class IndicatorResult:
         }
 
 
+class Graded:
+    """A total with findings: the 等级 and the 错误/提示 counts (department or special fund)."""
+
+    findings: list[Finding]
+
+    @property
+    def total(self) -> Fraction | None:
+        raise NotImplementedError
+
+    @property
+    def grade(self) -> str | None:
+        return grade_for(self.total)
+
+    @property
+    def errors(self) -> int:
+        return count(self.findings, ERROR)
+
+    @property
+    def hints(self) -> int:
+        return count(self.findings, HINT)
+
+
 @dataclass
-class Evaluation:
+class Evaluation(Graded):
     indicators: list[IndicatorResult]
     findings: list[Finding] = field(default_factory=list)
     unit: str = ""
@@ -76,18 +98,6 @@ class Evaluation:
         if all(s is None for s in scores):
             return None
         return sum((s for s in scores if s is not None), Fraction(0))
-
-    @property
-    def grade(self) -> str | None:
-        return grade_for(self.total)
-
-    @property
-    def errors(self) -> int:
-        return count(self.findings, ERROR)
-
-    @property
-    def hints(self) -> int:
-        return count(self.findings, HINT)
 
     def by_key(self, key: str) -> IndicatorResult:
         return next(r for r in self.indicators if r.key == key)

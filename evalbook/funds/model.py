@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Mapping
 
-from ..engine import grade_for  # the main sheet's 90/80/60 bands, so both sheets grade alike
-from ..findings import ERROR, HINT, Finding, count
+from ..engine import Graded  # the main sheet's 90/80/60 bands and counts, so both sheets grade alike
+from ..findings import Finding
 from ..numbers import fraction_to_float, read_text, round2
 from . import names as N
 
@@ -147,7 +147,7 @@ class IndicatorScore:
 
 
 @dataclass
-class FundResult:
+class FundResult(Graded):
     number: int
     name: str
     money: list[MoneyLine]
@@ -181,18 +181,6 @@ class FundResult:
     @property
     def total(self) -> Fraction | None:
         return self.scored_total if self.complete else None
-
-    @property
-    def grade(self) -> str | None:
-        return grade_for(self.total)
-
-    @property
-    def errors(self) -> int:
-        return count(self.findings, ERROR)
-
-    @property
-    def hints(self) -> int:
-        return count(self.findings, HINT)
 
     def indicator(self, row: int) -> IndicatorScore:
         return next(i for i in self.indicators if i.row == row)
