@@ -36,3 +36,19 @@ def make_book(tmp_path):
         return path
 
     return make
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-uno lives there, not in the venv
+
+
+def libreoffice_unavailable() -> str | None:
+    """Why the LibreOffice checks cannot run here, or None when they can."""
+    import shutil
+    import subprocess
+
+    if shutil.which("soffice") is None:
+        return "soffice is not on PATH (LibreOffice not installed)"
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import uno"], capture_output=True)
+    if probe.returncode != 0:
+        return f"{SYSTEM_PYTHON} cannot import uno (python3-uno missing)"
+    return None

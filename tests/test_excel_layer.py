@@ -12,7 +12,6 @@ import inspect
 import json
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import pytest
 from oletools.olevba import VBA_Parser
 
 from evalbook import layout
+from tests.conftest import SYSTEM_PYTHON, libreoffice_unavailable
 from evalbook.build import template, vba
 from evalbook.build.ovba import decompress, module_source, module_source_without_attributes
 
@@ -493,7 +493,6 @@ def test_conf_sheet_keys_are_read_by_the_standalone_module():
 # (4) LibreOffice and olevba read the same modules
 # ---------------------------------------------------------------------------
 
-SYSTEM_PYTHON = "/usr/bin/python3"
 LO_READER = Path(__file__).with_name("lo_vba_reader.py")
 # What LibreOffice adds when it imports VBA into Basic.
 LO_PREFIX = re.compile(r"^(Rem Attribute VBA_ModuleType=\w+|Option VBASupport 1|Option ClassModule)$")
@@ -501,13 +500,6 @@ LO_PREFIX = re.compile(r"^(Rem Attribute VBA_ModuleType=\w+|Option VBASupport 1|
 PROCEDURE_ATTRIBUTE = re.compile(r"^Attribute \w+\.VB_\w+ = ")
 
 
-def libreoffice_unavailable() -> str | None:
-    if shutil.which("soffice") is None:
-        return "soffice is not on PATH (LibreOffice not installed)"
-    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import uno"], capture_output=True)
-    if probe.returncode != 0:
-        return f"{SYSTEM_PYTHON} cannot import uno (python3-uno missing)"
-    return None
 
 
 def comparable(text: str) -> list[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import random
-import shutil
 import struct
 import subprocess
 import zipfile
@@ -21,6 +20,7 @@ import olefile
 import pytest
 from oletools.olevba import VBA_Parser, decompress_stream
 
+from tests.conftest import SYSTEM_PYTHON, libreoffice_unavailable
 from evalbook.build.cfb import cfb_name_key, write_cfb
 from evalbook.build.ovba import (
     VbaModule,
@@ -630,16 +630,15 @@ def test_builds_are_reproducible():
 # LibreOffice loads the project from an .xlsm
 # ---------------------------------------------------------------------------
 
-SYSTEM_PYTHON = "/usr/bin/python3"
 LO_READER = Path(__file__).with_name("lo_vba_reader.py")
 MAIN_PART_MACRO = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
-MAIN_PART_PLAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
-VBA_REL_TYPE = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
 
 
 def make_xlsm(vba_bin: bytes) -> bytes:
-    """A minimal macro-enabled workbook: openpyxl's output plus the VBA part."""
+    """A minimal macro-enabled workbook: openpyxl's output, made macro-enabled by the build's packager."""
     from openpyxl import Workbook
+
+    from evalbook.build.package import make_xlsm as package_xlsm
 
     workbook = Workbook()
     sheet = workbook.active
@@ -649,40 +648,9 @@ def make_xlsm(vba_bin: bytes) -> bytes:
     sheet.sheet_properties.codeName = "Sheet1"
     plain = io.BytesIO()
     workbook.save(plain)
-
-    source = zipfile.ZipFile(io.BytesIO(plain.getvalue()))
-    output = io.BytesIO()
-    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
-        for name in source.namelist():
-            data = source.read(name)
-            if name == "[Content_Types].xml":
-                text = data.decode("utf-8")
-                assert MAIN_PART_PLAIN in text
-                text = text.replace(MAIN_PART_PLAIN, MAIN_PART_MACRO)
-                text = text.replace(
-                    "</Types>",
-                    '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/></Types>',
-                )
-                data = text.encode("utf-8")
-            elif name == "xl/_rels/workbook.xml.rels":
-                text = data.decode("utf-8").replace(
-                    "</Relationships>",
-                    f'<Relationship Id="rIdVbaProject" Type="{VBA_REL_TYPE}" Target="vbaProject.bin"/>'
-                    "</Relationships>",
-                )
-                data = text.encode("utf-8")
-            target.writestr(name, data)
-        target.writestr("xl/vbaProject.bin", vba_bin)
-    return output.getvalue()
+    return package_xlsm(plain.getvalue(), vba_bin, None)
 
 
-def libreoffice_unavailable() -> str | None:
-    if shutil.which("soffice") is None:
-        return "soffice is not on PATH (LibreOffice not installed yet)"
-    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import uno"], capture_output=True)
-    if probe.returncode != 0:
-        return f"{SYSTEM_PYTHON} cannot import uno (python3-uno missing)"
-    return None
 
 
 def test_xlsm_package_parts(project_bin):
