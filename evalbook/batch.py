@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
-from .adapters.base import WorkbookUnusable
+from evalbook.core.errors import WorkbookUnusable
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")  # .xls is listed so an old-format file is reported, not missed
@@ -232,8 +232,8 @@ def score_file(task: Task) -> dict:
 
 def _scored(path: str, name: str) -> dict:
     from .adapters.xlsx import XlsxBook
-    from .numbers import round2
-    from .service import read_evaluation
+    from .workbook.serialise import batch_record
+    from .workbook.service import read_evaluation
 
     with XlsxBook(path) as book:
         try:
@@ -242,45 +242,7 @@ def _scored(path: str, name: str) -> dict:
             if book.has_sheet("汇总") and not book.has_name("填报单位"):
                 raise WorkbookUnusable("这是evalbook生成的汇总表，不是部门填报的工作簿") from None
             raise
-    total = evaluation.total
-    self_total = evaluation.self_total
-    scores, rates = [], []
-    for r in evaluation.indicators:
-        scores.append(None if r.score is None else round2(r.score))
-        rate = r.score / r.weight if r.score is not None and r.weight else None
-        # exact, as two ints: sums of exact rates do not depend on the order results arrive in
-        rates.append(None if rate is None else (rate.numerator, rate.denominator))
-    ordered = sorted(evaluation.findings, key=lambda f: 0 if f.severity == "错误" else 1)
-    funds = evaluation.funds
-    summary = funds.summary if funds is not None else None
-    return {
-        "ok": True, "path": path, "name": name, "unit": evaluation.unit,
-        "scores": scores, "rates": rates,
-        "total": None if total is None else round2(total),
-        "grade": evaluation.grade,
-        "self_total": None if self_total is None else round2(self_total),
-        "self_gap": None if self_total is None or total is None else round2(self_total - total),
-        "errors": evaluation.errors, "hints": evaluation.hints,
-        "findings": [(f.severity, f.sheet, f.cell, f.message) for f in ordered],
-        "funds": [_fund(r) for r in funds.results] if funds is not None else [],
-        "fund_count": len(summary.lines) if summary is not None else 0,
-        "fund_score": None if summary is None or summary.score is None else round2(summary.score),
-    }
-
-
-def _fund(result) -> dict:
-    """One 专项资金 row as plain floats and text: the figures its own sheet shows."""
-    from .numbers import fraction_to_float, round2
-
-    rate = result.money[0].rate
-    total = result.total
-    return {
-        "number": result.number, "name": result.name,
-        "budget": fraction_to_float(result.budget), "spent": fraction_to_float(result.spent),
-        "rate": None if rate is None else round(fraction_to_float(rate), 6),  # as `check --json` gives it
-        "score": None if total is None else round2(total),
-        "grade": result.grade,
-    }
+    return batch_record(evaluation, path, name)
 
 
 def _quiet_worker() -> None:
@@ -302,7 +264,7 @@ def score_all(tasks: list[Task], jobs: int) -> Iterable[dict]:
         for task in tasks:
             yield score_file(task)
         return
-    from . import service  # noqa: F401  imported once here, so forked workers start warm
+    from .workbook import service  # noqa: F401  imported once here, so forked workers start warm
     from .adapters import xlsx  # noqa: F401
 
     jobs = min(jobs, len(tasks))

@@ -12,9 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from .adapters.base import WorkbookUnusable
-
-EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+from evalbook.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, EvalbookError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,12 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args) if hasattr(args, "handler") else _dispatch(args)
-    except WorkbookUnusable as exc:
+    except EvalbookError as exc:
         print(f"evalbook: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
         print("evalbook: 已中断，文件未被改动", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # a bug of ours must still not show a traceback to an accountant
         if os.environ.get("EVALBOOK_DEBUG"):
             raise
@@ -100,7 +98,7 @@ def _dispatch(args) -> int:
 
 def cmd_score(args) -> int:
     from .adapters.xlsx import XlsxBook
-    from .service import exit_code, score_book
+    from .workbook.service import exit_code, score_book
 
     with XlsxBook(args.book) as book:
         evaluation = score_book(book)
@@ -111,7 +109,7 @@ def cmd_score(args) -> int:
 
 def cmd_check(args) -> int:
     from .adapters.xlsx import XlsxBook
-    from .service import exit_code, read_evaluation
+    from .workbook.service import exit_code, read_evaluation
 
     with XlsxBook(args.book) as book:
         evaluation = read_evaluation(book)
@@ -124,14 +122,14 @@ def cmd_new(args) -> int:
 
     target = Path(args.output)
     if target.exists() and not args.force:
-        raise WorkbookUnusable(f"文件“{target.name}”已存在；如需覆盖请加 --force")
+        raise EvalbookError(f"文件“{target.name}”已存在；如需覆盖请加 --force")
     write_atomically(target, build_template_bytes())
     print(f"已生成空白模板：{target}")
     return EXIT_OK
 
 
 def cmd_add_fund(args) -> int:
-    from .funds.add import add_fund_to_file
+    from evalbook.adapters.add_fund import add_fund_to_file
 
     n = add_fund_to_file(args.book, args.output)
     print(f"已新增“专项资金自评表{n}”（定义名称 专项{n}_…）：{args.output or args.book}")
@@ -146,10 +144,12 @@ def write_atomically(target: Path, data: bytes) -> Path:
 
 def _report(evaluation, as_json: bool, written) -> None:
     if as_json:
-        json.dump(evaluation.as_dict(), sys.stdout, ensure_ascii=False, indent=1)
+        from .workbook.serialise import evaluation_json
+
+        json.dump(evaluation_json(evaluation), sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return
-    from .numbers import fmt_score
+    from evalbook.core.numbers import fmt_score
 
     unit = evaluation.unit or "（未填报单位）"
     print(f"{unit}  部门整体支出绩效评价")

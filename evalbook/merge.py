@@ -15,10 +15,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import catalogue
+from evalbook.department.framework import seed_framework
 from . import summary as S
-from .adapters.base import WorkbookUnusable
-from .engine import PENDING
+from evalbook.core.errors import WorkbookUnusable
+from evalbook.core.numbers import PENDING
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -140,7 +140,7 @@ def _department(row: dict, path: Path) -> dict:
     grade = _text(row[S.GRADE])
     return {
         "ok": True, "name": name, "path": name, "unit": _unit(row[S.UNIT]),
-        "scores": [_number(row[k], path, where + k) for k in catalogue.KEYS],
+        "scores": [_number(row[k], path, where + k) for k in seed_framework().keys],
         "rates": None,  # averages come from the parts' rate tables, weighted by their counts
         "total": total,
         "grade": None if grade in ("", PENDING) else grade,
@@ -177,7 +177,7 @@ def _read_rates(ws, collector: S.Collector) -> None:
         return
     for values in rows:
         key = values[where["指标"]] if values else None
-        if key not in catalogue.BY_KEY:
+        if key not in seed_framework().by_key:
             break
         count, average = values[where["计分单位数"]], values[where["平均得分率"]]
         if isinstance(count, (int, float)) and isinstance(average, (int, float)) and count > 0:

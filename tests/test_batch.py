@@ -17,7 +17,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from evalbook import batch, catalogue
+from evalbook import batch
+from evalbook.department.framework import seed_framework
 from evalbook.adapters.xlsx import XlsxBook
 from evalbook.build.sheets import workbook_bytes
 from evalbook.cli import main
@@ -41,7 +42,7 @@ FULL = {
     "行政效能": "好",  # → 6
     "满意度": 0.95,  # ≥ 90% → 6
 }
-FULL_SCORES = dict(zip(catalogue.KEYS, (5, 5, 5, 5, 5, 5, 8, 7, 6, 8, 6, 5, 8, 10, 6, 6)))
+FULL_SCORES = dict(zip(seed_framework().keys, (5, 5, 5, 5, 5, 5, 8, 7, 6, 8, 6, 5, 8, 10, 6, 6)))
 
 # file → (填报单位, changes to FULL)
 DEPARTMENTS = {

@@ -8,7 +8,10 @@ import openpyxl
 import pytest
 import xlwings as xw
 
-from evalbook import button, catalogue, contract as C, layout
+from evalbook import button
+from evalbook.department.framework import seed_framework
+from evalbook.workbook import contract as C
+from evalbook.workbook import layout
 from evalbook.cli import main
 from tests.conftest import EXAMPLE
 from tests.remote_book import apply_actions, book_payload, cell
@@ -28,7 +31,7 @@ def remote(monkeypatch):
 def file_scores(path):
     wb = openpyxl.load_workbook(path)
     found = {}
-    for name in C.OUTPUT_NAMES:
+    for name in C.contract_for().output_names:
         sheet, ref = next(iter(wb.defined_names[name].destinations))
         found[name] = wb[sheet][ref.replace("$", "")].value
     return found
@@ -38,7 +41,7 @@ def live_scores(payload, book, path):
     grids = apply_actions(payload, book.json()["actions"])
     wb = openpyxl.load_workbook(path)
     found = {}
-    for name in C.OUTPUT_NAMES:
+    for name in C.contract_for().output_names:
         sheet, ref = next(iter(wb.defined_names[name].destinations))
         found[name] = cell(grids, sheet, ref.replace("$", ""))
     return found, grids
@@ -54,7 +57,7 @@ def test_button_agrees_with_command_line(tmp_path, remote, capsys):
     assert main(["score", str(scored)]) == 0
     capsys.readouterr()
     on_file = file_scores(scored)
-    for key in catalogue.KEYS:
+    for key in seed_framework().keys:
         assert live[C.score_name(key)] == on_file[C.score_name(key)], key
         assert live[C.note_name(key)] == on_file[C.note_name(key)], key
     assert live[C.TOTAL] == on_file[C.TOTAL] == 76

@@ -25,7 +25,7 @@ from typing import BinaryIO, Callable
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
-from .base import WorkbookUnusable
+from evalbook.core.errors import WorkbookUnusable
 
 MAX_TOTAL = 200 * 1024 * 1024  # inflated bytes in all parts
 MAX_RATIO = 100  # inflated/compressed, for parts large enough to matter

@@ -18,7 +18,8 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.utils import quote_sheetname
 
-from .. import layout as L
+from evalbook.workbook import layout
+from evalbook.workbook import sheetspec as L
 
 FIXED_TIME = dt.datetime(2021, 1, 1)  # reproducible builds: no build-time timestamps
 
@@ -75,7 +76,7 @@ def build_workbook(values: Mapping[str, object] | None = None,
     wb.properties.modified = FIXED_TIME
     wb.properties.lastModifiedBy = "evalbook"
     seen_values = set()
-    for spec in L.sheets(funds):
+    for spec in layout.sheets(funds):
         ws = wb.create_sheet(spec.title)
         ws.sheet_properties.codeName = spec.code_name
         if spec.hidden:

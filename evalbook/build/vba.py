@@ -38,7 +38,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import layout
+from evalbook.workbook import layout
 from .ovba import VbaModule, build_vba_project
 
 __all__ = [

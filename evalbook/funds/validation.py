@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Mapping
 
-from ..findings import ERROR, HINT, CellRef, Finding, finding
-from ..numbers import fmt_money, fmt_score, read_number, read_text
+from evalbook.core.findings import ERROR, HINT, CellRef, Finding, finding
+from evalbook.core.numbers import fmt_money, fmt_score, read_number, read_text
 from . import names as N
 from .model import FundInput, IndicatorRow
 from .targets import compact, is_blank

@@ -11,13 +11,15 @@ import re
 from html import escape
 from pathlib import Path
 
-from ..adapters import sheetxml as X
-from ..adapters.base import WorkbookUnusable
-from ..adapters.package import writable_check
-from ..adapters.xlsx import XlsxBook
-from . import layout as FL
-from . import names as N
-from .service import fund_numbers
+from evalbook.adapters import sheetxml as X
+from evalbook.adapters.live import LiveBook
+from evalbook.adapters.package import writable_check
+from evalbook.adapters.xlsx import XlsxBook
+from evalbook.core.errors import WorkbookUnusable
+from evalbook.core.textsafe import formula_safe
+from evalbook.funds import names as N
+from evalbook.workbook import fund_layout as FL
+from evalbook.workbook.funds_io import fund_numbers
 
 SHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 SHEET_CONTENT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -154,7 +156,7 @@ def _add_names(workbook: str, book: XlsxBook, source_n: int, new_n: int, source_
 def add_fund_to_live(live_book) -> int:
     """The button's version: Excel copies the sheet, then the names are re-pointed."""
     from ..adapters.live import LiveBook
-    from ..textsafe import formula_safe
+    from evalbook.core.textsafe import formula_safe
 
     book = LiveBook(live_book)
     numbers = fund_numbers(book)
