@@ -24,7 +24,8 @@ from evalbook.department.framework import Framework, Indicator, seed_framework
 from evalbook.department.inputs import Inputs, read_inputs
 from evalbook.department.names import score_name, self_score_name
 from evalbook.department.measure import Unmeasured, measure, measure_value
-from evalbook.department.rules import Rule, RuleSet, read_rules, rule_findings
+from evalbook.department.rule import Rule
+from evalbook.department.rules import RuleSet, read_rules, rule_findings
 from evalbook.department.validation import check_basic_data
 
 RULES_SHEET = "评分规则"

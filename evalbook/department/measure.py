@@ -19,7 +19,7 @@ from evalbook.department import framework as F
 from evalbook.department.framework import Indicator
 from evalbook.department.inputs import Inputs
 from evalbook.department.methods import Measurement
-from evalbook.department.rules import Rule
+from evalbook.department.rule import Rule
 from evalbook.department.validation import check_plausible_rate
 
 NO_PROJECT_WORDS = ("无项目", "无")  # what a 计算值 cell says when 全空按满分 applies

@@ -9,12 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
-
 from evalbook.core.numbers import fmt_pct, fmt_points, fmt_score, fmt_threshold
-
-if TYPE_CHECKING:  # annotations only: rules imports the method names from here
-    from evalbook.department.rules import Rule
+from evalbook.department.rule import PRO_RATA, ROUND_UP, STEP_POLICIES, WHOLE_STEPS, Rule  # noqa: F401
 
 OVER = "超限扣分"
 UNDER = "低于目标扣分"
@@ -27,11 +23,6 @@ GRADED = "等级计分"
 TYPED = "录入得分"
 STEP_METHODS = (OVER, UNDER, DEVIATION)
 
-# How a partial step counts (不足一步).
-WHOLE_STEPS = "整步"
-ROUND_UP = "不足一步按一步"
-PRO_RATA = "按比例"
-STEP_POLICIES = (WHOLE_STEPS, ROUND_UP, PRO_RATA)
 
 
 @dataclass(frozen=True)
@@ -75,7 +66,7 @@ def _steps(amount: Fraction, step: Fraction, policy: str) -> Fraction:
     return Fraction(math.floor(exact))
 
 
-def _deduct(rule: "Rule", amount: Fraction, verb: str) -> tuple[Fraction, str]:
+def _deduct(rule: Rule, amount: Fraction, verb: str) -> tuple[Fraction, str]:
     steps = _steps(amount, rule.step, rule.policy)
     deduction = steps * rule.per_step
     score = clamp(rule.weight - deduction, rule.weight)
@@ -94,7 +85,7 @@ def _deduct(rule: "Rule", amount: Fraction, verb: str) -> tuple[Fraction, str]:
     return score, f"{text}，得{fmt_score(score)}分"
 
 
-def score_over(rule: "Rule", value: Fraction) -> tuple[Fraction, str]:
+def score_over(rule: Rule, value: Fraction) -> tuple[Fraction, str]:
     excess = value - rule.base
     if excess <= 0:
         return rule.weight, f"，未超过{fmt_threshold(rule.base)}，得满分{fmt_score(rule.weight)}分"
@@ -104,7 +95,7 @@ def score_over(rule: "Rule", value: Fraction) -> tuple[Fraction, str]:
     return score, f"，{lead}，{text}"
 
 
-def score_under(rule: "Rule", value: Fraction) -> tuple[Fraction, str]:
+def score_under(rule: Rule, value: Fraction) -> tuple[Fraction, str]:
     shortfall = rule.base - value
     if shortfall <= 0:
         return rule.weight, f"，达到{fmt_threshold(rule.base)}，得满分{fmt_score(rule.weight)}分"
@@ -112,7 +103,7 @@ def score_under(rule: "Rule", value: Fraction) -> tuple[Fraction, str]:
     return score, f"，低于{fmt_threshold(rule.base)}达{fmt_points(shortfall)}个百分点，{text}"
 
 
-def score_deviation(rule: "Rule", value: Fraction) -> tuple[Fraction, str]:
+def score_deviation(rule: Rule, value: Fraction) -> tuple[Fraction, str]:
     gap = abs(value - rule.base)
     if gap == 0:
         return rule.weight, f"，等于{fmt_threshold(rule.base)}，得满分{fmt_score(rule.weight)}分"
@@ -121,7 +112,7 @@ def score_deviation(rule: "Rule", value: Fraction) -> tuple[Fraction, str]:
     return score, f"，{direction}{fmt_threshold(rule.base)}达{fmt_points(gap)}个百分点，{text}"
 
 
-def score_bands(rule: "Rule", value: Fraction) -> tuple[Fraction, str]:
+def score_bands(rule: Rule, value: Fraction) -> tuple[Fraction, str]:
     for band in rule.bands:
         if band.contains(value):
             score = clamp(band.points, rule.weight)
@@ -135,12 +126,12 @@ def score_bands(rule: "Rule", value: Fraction) -> tuple[Fraction, str]:
 _RATE_METHODS = {OVER: score_over, UNDER: score_under, DEVIATION: score_deviation, BANDS: score_bands}
 
 
-def _rate(rule: "Rule", m: Measurement) -> Scored:
+def _rate(rule: Rule, m: Measurement) -> Scored:
     score, text = _RATE_METHODS[rule.method](rule, m.value)
     return Scored(score, m.lead + text)
 
 
-def _checklist(rule: "Rule", m: Measurement) -> Scored:
+def _checklist(rule: Rule, m: Measurement) -> Scored:
     yes = sum(m.answers) if m.answers is not None else int(m.value * m.items)
     score = clamp(rule.per_step * yes, rule.weight)
     text = f"{m.items}项中{yes}项为“是”，每项{fmt_score(rule.per_step)}分"
@@ -150,7 +141,7 @@ def _checklist(rule: "Rule", m: Measurement) -> Scored:
     return Scored(score, f"{text}，得{fmt_score(score)}分")
 
 
-def _count(rule: "Rule", m: Measurement) -> Scored:
+def _count(rule: Rule, m: Measurement) -> Scored:
     count = int(m.value)
     if count == 0:
         return Scored(rule.weight, f"无违规事项，得满分{fmt_score(rule.weight)}分")
@@ -162,7 +153,7 @@ def _count(rule: "Rule", m: Measurement) -> Scored:
     return Scored(score, f"{text}，得{fmt_score(score)}分")
 
 
-def _proportion(rule: "Rule", m: Measurement) -> Scored:
+def _proportion(rule: Rule, m: Measurement) -> Scored:
     score = clamp(m.value * rule.weight, rule.weight)
     if m.parts is not None:
         top_label, top, bottom_label, bottom = m.parts
@@ -172,7 +163,7 @@ def _proportion(rule: "Rule", m: Measurement) -> Scored:
     return Scored(score, f"{lead}×{fmt_score(rule.weight)}={fmt_score(score)}分")
 
 
-def _grade(rule: "Rule", m: Measurement) -> Scored:
+def _grade(rule: Rule, m: Measurement) -> Scored:
     for word, points in rule.grades:
         if word == m.word:
             score = clamp(points, rule.weight)
@@ -180,7 +171,7 @@ def _grade(rule: "Rule", m: Measurement) -> Scored:
     raise NotScorable(f"等级“{m.word}”不在评分规则的等级中（{'、'.join(w for w, _ in rule.grades)}）")
 
 
-def _entered(rule: "Rule", m: Measurement) -> Scored:
+def _entered(rule: Rule, m: Measurement) -> Scored:
     return Scored(m.value, f"按部门自评材料录入得分{fmt_score(m.value)}分（分值{fmt_score(rule.weight)}分）")
 
 
@@ -190,7 +181,7 @@ _METHODS = {
 }
 
 
-def score(rule: "Rule", m: Measurement) -> Scored:
+def score(rule: Rule, m: Measurement) -> Scored:
     """The one scoring step: the rule's method applied to what was measured."""
     if m.full_marks:
         return Scored(rule.weight, f"{m.lead}，按满分计{fmt_score(rule.weight)}分")

@@ -14,38 +14,14 @@ from typing import Mapping, Sequence
 
 from evalbook.core import ruletable as T
 from evalbook.core.findings import Finding
-from evalbook.core.intervals import Interval, normalise, parse_bounds
+from evalbook.core.intervals import normalise, parse_bounds
 from evalbook.core.numbers import clean_text, quote, read_number
 from evalbook.department import methods as M
 from evalbook.department.framework import ALLOW_NEGATIVE, Framework, Indicator
+from evalbook.department.rule import Band, Rule
 
 # the 评分规则 sheet's columns, in order (the first holds the 指标键)
 COLUMNS = ("指标", "分值", "计分方法", "基准值", "步长", "每步分值", "不足一步", "分档/等级", "口径说明")
-
-
-@dataclass(frozen=True)
-class Band(Interval):
-    low: Fraction | None
-    low_closed: bool
-    high: Fraction | None
-    high_closed: bool
-    points: Fraction
-    label: str
-
-
-@dataclass(frozen=True)
-class Rule:
-    key: str
-    weight: Fraction
-    method: str
-    base: Fraction | None = None
-    step: Fraction | None = None
-    per_step: Fraction | None = None
-    policy: str = M.WHOLE_STEPS
-    bands: tuple[Band, ...] = ()
-    grades: tuple[tuple[str, Fraction], ...] = ()
-    note: str = ""
-    row: int = 0  # sheet row, for messages
 
 
 @dataclass

@@ -17,6 +17,7 @@ from evalbook.core.grading import Grades
 from evalbook.core.intervals import parse_bounds
 from evalbook.core.numbers import quote, read_number
 from evalbook.funds import names as N
+from evalbook.funds.form import GROUPS
 from evalbook.funds.qualitative import TIER_KEYS, Tier
 from evalbook.funds.targets import compact
 
@@ -27,7 +28,7 @@ FUND_GRADES = Grades(((Fraction(90), "优"), (Fraction(80), "良"), (Fraction(60
 FUND_RULE_COLUMNS = ("项目", "分值", "完成比例区间", "口径说明")
 
 EXEC_KEY = N.EXEC  # 预算执行率
-LEVEL1_KEYS = {"产出": "产出指标", "效益": "效益指标", "满意度": "满意度指标"}
+LEVEL1_KEYS = {group.level1: group.rule_key for group in GROUPS}
 WEIGHT_KEYS = (EXEC_KEY,) + tuple(LEVEL1_KEYS.values())
 ALL_KEYS = WEIGHT_KEYS + TIER_KEYS
 
@@ -35,9 +36,7 @@ _SHARED = "由本类各三级指标平分；某指标填写了“分值”的按
 
 DEFAULT_FUND_RULE_ROWS: tuple[tuple[str, ...], ...] = (
     (EXEC_KEY, "10", "", "得分=分值×执行率（全年执行数B/全年预算数A），执行率超过100%按100%计。"),
-    ("产出指标", "50", "", _SHARED),
-    ("效益指标", "30", "", _SHARED),
-    ("满意度指标", "10", "", _SHARED),
+    *((group.rule_key, group.weight, "", _SHARED) for group in GROUPS),
     (TIER_KEYS[0], "", "[80%,100%]", "定性指标完成比例100%—80%（含）。"),
     (TIER_KEYS[1], "", "[60%,80%)", "定性指标完成比例80%—60%（含）。"),
     (TIER_KEYS[2], "", "[0%,60%)", "定性指标完成比例60%—0%。"),
