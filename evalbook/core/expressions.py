@@ -203,6 +203,8 @@ class _Parser:
             return Name(text)
         if kind == "open":
             node = self.sum()
+            if self.peek() is None:
+                raise ExpressionError("计算公式缺少“)”")
             closing = self.take()
             if closing[0] != "close":
                 raise ExpressionError(f"计算公式第{closing[2] + 1}个字符处缺少“)”")
@@ -278,9 +280,8 @@ def render(node: Node, leaf: Callable[[Name | Number], str], *, excel: bool = Fa
     if isinstance(node.left, Binary) and _PRECEDENCE[node.left.op] < mine:
         left = f"({left})"
     right = render(node.right, leaf, excel=excel)
-    if isinstance(node.right, Binary) and (
-            _PRECEDENCE[node.right.op] < mine or (_PRECEDENCE[node.right.op] == mine and node.op in "-/")):
-        right = f"({right})"
+    if isinstance(node.right, Binary) and _PRECEDENCE[node.right.op] <= mine:
+        right = f"({right})"  # kept as written: a*(b/c) is one rounding in Excel, a*b/c another
     if isinstance(node.right, Negate):
         right = f"({right})"
     return f"{left}{node.op}{right}"
