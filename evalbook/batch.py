@@ -44,13 +44,6 @@ def register(subparsers) -> None:
                        help="并行进程数（默认为本机CPU核数）")
     batch.set_defaults(handler=cmd_batch)
 
-    merge = subparsers.add_parser(
-        "merge", help="合并多份批量汇总表（如各县分别运行batch的结果），重新排名",
-        description="把多份由 evalbook batch 生成的汇总表合并为一份，重新排名并重算图表。")
-    merge.add_argument("inputs", nargs="+", metavar="汇总表", help="evalbook batch 生成的汇总表，或其所在文件夹")
-    merge.add_argument("-o", "--output", required=True, metavar="合并汇总.xlsx", help="合并结果保存为此文件（.xlsx）")
-    merge.set_defaults(handler=_cmd_merge)
-
 
 def _positive(text: str) -> int:
     import argparse
@@ -62,12 +55,6 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("进程数至少为1")
     return value
-
-
-def _cmd_merge(args) -> int:
-    from .merge import cmd_merge
-
-    return cmd_merge(args)
 
 
 def cmd_batch(args) -> int:

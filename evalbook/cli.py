@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from evalbook import batch
 from evalbook.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, EvalbookError
 
 
@@ -43,21 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("book")
     add.add_argument("-o", "--output", help="另存为此文件（默认写回原文件）")
 
-    for name, handler in _extra_commands().items():
-        handler(sub)
+    batch.register(sub)
+    merge = sub.add_parser(
+        "merge", help="合并多份批量汇总表（如各县分别运行batch的结果），重新排名",
+        description="把多份由 evalbook batch 生成的汇总表合并为一份，重新排名并重算图表。")
+    merge.add_argument("inputs", nargs="+", metavar="汇总表", help="evalbook batch 生成的汇总表，或其所在文件夹")
+    merge.add_argument("-o", "--output", required=True, metavar="合并汇总.xlsx", help="合并结果保存为此文件（.xlsx）")
+    merge.set_defaults(handler=_cmd_merge)
     return parser
 
 
-def _extra_commands() -> dict:
-    """Commands that live in their own modules register here."""
-    found = {}
-    try:
-        from . import batch
-    except ImportError:
-        batch = None
-    if batch is not None and hasattr(batch, "register"):
-        found["batch"] = batch.register
-    return found
+def _cmd_merge(args) -> int:
+    from .merge import cmd_merge  # openpyxl is needed only here, not by `evalbook score`
+
+    return cmd_merge(args)
 
 
 def main(argv: list[str] | None = None) -> int:
