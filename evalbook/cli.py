@@ -143,37 +143,39 @@ def write_atomically(target: Path, data: bytes) -> Path:
 
 
 def _report(evaluation, as_json: bool, written) -> None:
+    from evalbook.core.textsafe import json_terminal_safe, terminal_safe as t
+
     if as_json:
         from .workbook.serialise import evaluation_json
 
-        json.dump(evaluation_json(evaluation), sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
+        document = json.dumps(evaluation_json(evaluation), ensure_ascii=False, indent=1)
+        sys.stdout.write(json_terminal_safe(document) + "\n")
         return
     from evalbook.core.numbers import fmt_score
 
+    # every value below may hold a department's text: shown escaped, never obeyed by the terminal
     unit = evaluation.unit or "（未填报单位）"
-    print(f"{unit}  部门整体支出绩效评价")
+    print(f"{t(unit)}  部门整体支出绩效评价")
     for r in evaluation.indicators:
         score = "待补充" if r.score is None else fmt_score(r.score)
         weight = "" if r.weight is None else fmt_score(r.weight)
-        print(f"  {r.key:<10}\t{score:>6} / {weight:<3}\t{r.explanation}")
+        print(f"  {t(r.key):<10}\t{score:>6} / {weight:<3}\t{t(r.explanation)}")
     total = evaluation.total
-    print(f"总分：{'待补充' if total is None else fmt_score(total)}  等级：{evaluation.grade or '待补充'}")
+    print(f"总分：{'待补充' if total is None else fmt_score(total)}  等级：{t(evaluation.grade or '待补充')}")
     funds = evaluation.funds
     if funds is not None and funds.results:
         print("专项资金：")
         for r in funds.results:
             score = "待补充" if r.total is None else fmt_score(r.total)
-            print(f"  专项{r.number} {r.name or '（未填名称）'}\t{score}（{r.grade or '待补充'}）")
+            print(f"  专项{r.number} {t(r.name or '（未填名称）')}\t{score}（{t(r.grade or '待补充')}）")
         s = funds.summary
-        print(f"  汇总：{'待补充' if s.score is None else fmt_score(s.score)}（{s.grade or '待补充'}）")
+        print(f"  汇总：{'待补充' if s.score is None else fmt_score(s.score)}（{t(s.grade or '待补充')}）")
     print(f"错误{evaluation.errors}项，提示{evaluation.hints}项")
     for f in evaluation.findings:
         where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet
-        print(f"  [{f.severity}] {where} {f.message}")
+        print(f"  [{t(f.severity)}] {t(where)} {t(f.message)}")
     if written is not None:
-        print(f"已写入：{written}")
-
+        print(f"已写入：{t(written)}")
 
 if __name__ == "__main__":
     sys.exit(main())

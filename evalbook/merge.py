@@ -5,12 +5,15 @@ this reads the parts' 汇总, 专项资金, 问题清单, 无法读取 and the �
 exactly as `batch` would have, with ranks and averages over everyone.  Averages combine as
 count-weighted means, so the merged 得分率 equals the one a single batch would give.
 
-A merge is all or nothing: a part that is not a batch summary stops it (exit 2) rather than
-silently leaving a county out of the ranking.
+A part that is not a batch summary at all (a department's workbook given by mistake) stops the
+merge (exit 2) rather than silently leaving a county out of the ranking.  A part that is a summary
+but damaged or hand-edited is merged not at all, rather than in part: it is listed in 无法读取
+with the cell at fault, the others are merged, and the exit code is 2.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -19,6 +22,8 @@ from evalbook.department.framework import seed_framework
 from . import summary as S
 from evalbook.core.errors import WorkbookUnusable
 from evalbook.core.numbers import PENDING
+from evalbook.core.numbers import quote
+from evalbook.core.textsafe import terminal_safe
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -29,38 +34,85 @@ def cmd_merge(args) -> int:
     target = check_output(args.output)
     # anything found that is not a summary stops the merge with its name: better than a county
     # silently missing from the ranking
-    parts = [Path(t.path) for t in discover(args.inputs, target)]
+    parts = discover(args.inputs, target)
     check_writable(target)
-    tally, duplicates, without_funds = merge_summaries(parts, target)
+    tally, duplicates, without_funds, unreadable = merge_summaries(parts, target)
+    for name, reason in unreadable:
+        print(f"evalbook: 注意：{terminal_safe(reason)}（已列入“无法读取”表）", file=sys.stderr)
     if without_funds:
-        shown = "、".join(without_funds[:3]) + ("等" if len(without_funds) > 3 else "")
+        shown = terminal_safe("、".join(without_funds[:3])) + ("等" if len(without_funds) > 3 else "")
         print(f"evalbook: 注意：{shown}由旧版evalbook生成，没有专项资金信息；合并结果中这些部门的专项资金为空，"
               "如需要请用新版重新运行batch", file=sys.stderr)
     if duplicates:
-        shown = "、".join(duplicates[:3]) + ("等" if len(duplicates) > 3 else "")
+        shown = terminal_safe("、".join(duplicates[:3])) + ("等" if len(duplicates) > 3 else "")
         print(f"evalbook: 注意：有{len(duplicates)}个文件在多份汇总中重复出现（{shown}），请核对是否重复汇总",
               file=sys.stderr)
-    print(f"合并{len(parts)}份汇总，{tally.line()}；合并结果已写入：{target}")
+    print(f"合并{len(parts)}份汇总，{tally.line()}；合并结果已写入：{terminal_safe(target)}")
     if tally.unreadable:
         return EXIT_UNUSABLE
     return EXIT_FINDINGS if tally.with_errors else EXIT_OK
 
 
-def merge_summaries(parts: list[Path], target: Path):
-    """Read every part, then write the merged summary; returns (Tally, duplicated file names,
-    names of parts made before funds were summarised)."""
+class NotASummary(WorkbookUnusable):
+    """A part that is not a batch summary at all (a department's workbook given by mistake):
+    the whole merge stops, rather than silently leaving a county out of the ranking."""
+
+
+class _Discard:
+    """A collector that keeps nothing: the first, checking read of a part."""
+
+    def add(self, result) -> None: ...
+    def add_finding(self, *fields) -> None: ...
+    def add_fund(self, *fields) -> None: ...
+    def add_rates(self, *fields) -> None: ...
+
+
+def merge_summaries(parts, target: Path):
+    """Read every part (a `batch.Task`), then write the merged summary; returns (Tally, duplicated
+    file names, names of parts made before funds were summarised, (part, reason) of the parts that
+    could not be read and are listed in 无法读取)."""
     with tempfile.TemporaryDirectory(prefix="evalbook-merge-") as spill:
         collector = S.Collector(spill)
         try:
-            without_funds = [part.name for part in parts if not read_summary(part, collector)]
+            without_funds, unreadable = [], []
+            for part in parts:
+                reason = _merge_one(part, collector)
+                if reason is True:
+                    continue
+                if reason is False:
+                    without_funds.append(part.name)
+                else:
+                    unreadable.append((part.name, reason))
             duplicates = collector.duplicates()
             S.write_summary(target, collector)
-            return collector.tally, duplicates, without_funds
+            return collector.tally, duplicates, without_funds, unreadable
         finally:
             collector.close()
 
 
-def read_summary(path: Path, collector: S.Collector) -> bool:
+def _merge_one(part, collector: S.Collector) -> bool | str:
+    """Adds one part to `collector`: True, or False for a part without 专项资金; a part that is
+    damaged or hand-edited adds nothing but its row in 无法读取, and its reason is returned.
+
+    The part is read twice: once to check every cell, then into the collector, so a part with one
+    bad cell in its last row leaves no half of itself in the ranking (and memory stays flat)."""
+    path = Path(part.path)
+    try:
+        if part.problem is not None:
+            raise WorkbookUnusable(part.problem)  # a pipe, a broken link: never opened
+        read_summary(path, _Discard())
+        return read_summary(path, collector)
+    except NotASummary:
+        raise
+    except WorkbookUnusable as exc:
+        reason = str(exc)
+    except Exception as exc:  # one bad part must never stop the merge
+        reason = f"读取汇总表“{path.name}”时发生意外错误（{type(exc).__name__}），请把该文件发给技术支持"
+    collector.add({"ok": False, "name": part.name, "reason": reason})
+    return reason
+
+
+def read_summary(path: Path, collector) -> bool:
     """Add one part to `collector`; False when it has no 专项资金 sheet (made by an older version,
     which is still worth merging, but its departments' funds are unknown rather than none)."""
     from openpyxl import load_workbook
@@ -75,9 +127,9 @@ def read_summary(path: Path, collector: S.Collector) -> bool:
     try:
         missing = [s for s in (S.SUMMARY_SHEET, S.FINDINGS_SHEET, S.FAILED_SHEET) if s not in wb.sheetnames]
         if missing:
-            raise WorkbookUnusable(f"“{path.name}”不是evalbook batch生成的汇总表（缺少“{'”“'.join(missing)}”表）")
+            raise NotASummary(f"“{path.name}”不是evalbook batch生成的汇总表（缺少“{'”“'.join(missing)}”表）")
         for row in _rows(wb[S.SUMMARY_SHEET], S.SUMMARY_COLUMNS, path, optional=(S.FUND_COUNT, S.FUND_SCORE)):
-            collector.add(_department(row, path))
+            collector.add(_department(row))
         for row in _rows(wb[S.FINDINGS_SHEET], S.FINDING_COLUMNS, path):
             collector.add_finding(_text(row["文件"]), _unit(row["单位"]), _text(row["级别"]), _text(row["工作表"]),
                                   _text(row["单元格"]), _text(row["说明"]))
@@ -86,29 +138,53 @@ def read_summary(path: Path, collector: S.Collector) -> bool:
         has_funds = S.FUNDS_SHEET in wb.sheetnames
         if has_funds:
             for row in _rows(wb[S.FUNDS_SHEET], S.FUND_COLUMNS, path):
-                collector.add_fund(_text(row[S.FILE]), _unit(row[S.UNIT]), _fund(row, path))
+                collector.add_fund(_text(row[S.FILE]), _unit(row[S.UNIT]), _fund(row))
         if S.CHART_SHEET in wb.sheetnames:
-            _read_rates(wb[S.CHART_SHEET], collector)
+            _read_rates(wb[S.CHART_SHEET], collector, path)
         return has_funds
     finally:
         wb.close()
 
 
-def _rows(ws, columns: tuple[str, ...], path: Path, optional: tuple[str, ...] = ()):
-    """Rows as {header: value}, found by header name so moved columns still read right.
+class _Row:
+    """One row of a part's sheet, by header name, that can name the cell a value came from."""
+
+    __slots__ = ("path", "sheet", "number", "values", "where")
+
+    def __init__(self, path: Path, sheet: str, number: int, values: tuple, where: dict[str, int]):
+        self.path, self.sheet, self.number, self.values, self.where = path, sheet, number, values, where
+
+    def __getitem__(self, column: str):
+        i = self.where.get(column)
+        return self.values[i] if i is not None and i < len(self.values) else None
+
+    def bad(self, column: str, problem: str) -> WorkbookUnusable:
+        from openpyxl.utils import get_column_letter
+
+        i = self.where.get(column, 0)
+        return WorkbookUnusable(
+            f"汇总表“{self.path.name}”的“{self.sheet}”表{get_column_letter(i + 1)}{self.number}单元格（{column}）"
+            f"{problem}，可能被手工改动过；该汇总表未合并")
+
+
+def _rows(ws, columns: tuple[str, ...], path: Path, optional: tuple[str, ...] = (), header_row: int = 1):
+    """Rows as _Row, found by header name so moved columns still read right.
 
     `optional` columns may be missing (summaries made before they existed): they read as None.
     """
-    rows = ws.iter_rows(values_only=True)
+    rows = ws.iter_rows(min_row=header_row, values_only=True)
     header = next(rows, None) or ()
-    where = {str(title).strip(): i for i, title in enumerate(header) if title is not None}
+    where: dict[str, int] = {}
+    for i, title in enumerate(header):
+        if title is not None:
+            where.setdefault(str(title).strip(), i)  # a copied column: the first one is batch's
     missing = [c for c in columns if c not in where and c not in optional]
     if missing:
-        raise WorkbookUnusable(f"汇总表“{path.name}”的“{ws.title}”表缺少列：{'、'.join(missing)}")
-    for values in rows:
+        raise WorkbookUnusable(f"汇总表“{path.name}”的“{ws.title}”表缺少列：{'、'.join(missing)}；该汇总表未合并")
+    for number, values in enumerate(rows, start=header_row + 1):
         if values is None or all(v is None or v == "" for v in values):
             continue
-        yield {c: (values[where[c]] if c in where and where[c] < len(values) else None) for c in columns}
+        yield _Row(path, ws.title, number, values, where)
 
 
 def _text(value) -> str:
@@ -120,65 +196,80 @@ def _unit(value) -> str:
     return "" if text == S.NO_UNIT else text
 
 
-def _number(value, path: Path, what: str) -> float | None:
+def _number(row: _Row, column: str) -> float | None:
+    value = row[column]
     if value is None or value == "" or value == PENDING:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise WorkbookUnusable(f"汇总表“{path.name}”中{what}的值“{value}”不是数字，可能被手工改动过")
+        raise row.bad(column, f"的值{quote(value)}不是数字")
+    if not math.isfinite(value):
+        raise row.bad(column, "不是有效数字")
     return float(value)
 
 
-def _count(value, path: Path, what: str) -> int:
-    number = _number(value, path, what)
-    return 0 if number is None else int(number)
+def _count(row: _Row, column: str, blank: int | None = 0) -> int | None:
+    """A count or a number (专项序号): a whole number from 0 to MAX_COUNT."""
+    number = _number(row, column)
+    if number is None:
+        return blank
+    if number != int(number) or not 0 <= number <= MAX_COUNT:
+        raise row.bad(column, f"的值{quote(row[column])}不是0到{MAX_COUNT}之间的整数")
+    return int(number)
 
 
-def _department(row: dict, path: Path) -> dict:
-    name = _text(row[S.FILE])
-    where = f"“{name}”的"
-    total = _number(row[S.TOTAL], path, where + S.TOTAL)
+MAX_COUNT = 10 ** 9  # far above any real count, far below what SQLite's integers can hold
+
+
+def _grade(row: _Row):
     grade = _text(row[S.GRADE])
+    return None if grade in ("", PENDING) else grade
+
+
+def _department(row: _Row) -> dict:
+    fund_count = _count(row, S.FUND_COUNT)
     return {
-        "ok": True, "name": name, "path": name, "unit": _unit(row[S.UNIT]),
-        "scores": [_number(row[k], path, where + k) for k in seed_framework().keys],
+        "ok": True, "name": _text(row[S.FILE]), "path": _text(row[S.FILE]), "unit": _unit(row[S.UNIT]),
+        "scores": [_number(row, k) for k in seed_framework().keys],
         "rates": None,  # averages come from the parts' rate tables, weighted by their counts
-        "total": total,
-        "grade": None if grade in ("", PENDING) else grade,
-        "self_total": _number(row[S.SELF_TOTAL], path, where + S.SELF_TOTAL),
-        "self_gap": _number(row[S.SELF_GAP], path, where + S.SELF_GAP),
-        "errors": _count(row[S.ERRORS], path, where + S.ERRORS),
-        "hints": _count(row[S.HINTS], path, where + S.HINTS),
+        "total": _number(row, S.TOTAL),
+        "grade": _grade(row),
+        "self_total": _number(row, S.SELF_TOTAL),
+        "self_gap": _number(row, S.SELF_GAP),
+        "errors": _count(row, S.ERRORS),
+        "hints": _count(row, S.HINTS),
         "findings": [],
         "funds": [],  # the part's 专项资金 sheet is read on its own, like 问题清单
-        "fund_count": _count(row[S.FUND_COUNT], path, where + S.FUND_COUNT),
-        "fund_score": _number(row[S.FUND_SCORE], path, where + S.FUND_SCORE),
+        "fund_count": fund_count,
+        "fund_score": _number(row, S.FUND_SCORE),
     }
 
 
-def _fund(row: dict, path: Path) -> dict:
-    where = f"“{_text(row[S.FILE])}”专项资金的"
-    number = _number(row[S.FUND_NUMBER], path, where + S.FUND_NUMBER)
-    grade = _text(row[S.GRADE])
+def _fund(row: _Row) -> dict:
     return {
-        "number": None if number is None else int(number), "name": _text(row[S.FUND_NAME]),
-        "budget": _number(row[S.FUND_BUDGET], path, where + S.FUND_BUDGET),
-        "spent": _number(row[S.FUND_SPENT], path, where + S.FUND_SPENT),
-        "rate": _number(row[S.FUND_RATE], path, where + S.FUND_RATE),
-        "score": _number(row[S.SCORE], path, where + S.SCORE),
-        "grade": None if grade in ("", PENDING) else grade,
+        "number": _count(row, S.FUND_NUMBER, blank=None), "name": _text(row[S.FUND_NAME]),
+        "budget": _number(row, S.FUND_BUDGET),
+        "spent": _number(row, S.FUND_SPENT),
+        "rate": _number(row, S.FUND_RATE),
+        "score": _number(row, S.SCORE),
+        "grade": _grade(row),
     }
 
 
-def _read_rates(ws, collector: S.Collector) -> None:
-    rows = ws.iter_rows(min_row=S.RATES_HEADER_ROW, values_only=True)
-    header = next(rows, None) or ()
-    where = {str(t).strip(): i for i, t in enumerate(header) if t is not None}
-    if any(c not in where for c in S.RATE_COLUMNS):
-        return
-    for values in rows:
-        key = values[where["指标"]] if values else None
+def _read_rates(ws, collector, path: Path) -> None:
+    """The part's 图表 rate table: one row per indicator; an indicator no department of the part
+    scored has 0 and no average (and openpyxl gives such a row fewer cells)."""
+    try:
+        rows = _rows(ws, S.RATE_COLUMNS, path, header_row=S.RATES_HEADER_ROW)
+        first = next(rows, None)
+    except WorkbookUnusable:
+        return  # a summary from before the rate table: its departments still merge, unaveraged
+    for row in ([first] if first is not None else []) + list(rows):
+        key = row["指标"]
         if key not in seed_framework().by_key:
-            break
-        count, average = values[where["计分单位数"]], values[where["平均得分率"]]
-        if isinstance(count, (int, float)) and isinstance(average, (int, float)) and count > 0:
-            collector.add_rates(key, float(average), int(count))
+            break  # the table ends where the tally line starts
+        count = _count(row, "计分单位数")
+        average = _number(row, "平均得分率")
+        if count and average is None:
+            raise row.bad("平均得分率", "为空，而计分单位数不为0")
+        if count:
+            collector.add_rates(key, average, count)

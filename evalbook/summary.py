@@ -28,6 +28,7 @@ from evalbook.department.framework import seed_framework
 from evalbook.core.errors import WorkbookUnusable
 from .adapters.package import atomic_write
 from evalbook.core.numbers import PENDING
+from evalbook.core.textsafe import FORMULA_STARTS
 
 SUMMARY_SHEET = "汇总"
 CHART_SHEET = "图表"
@@ -246,9 +247,13 @@ class _Cells:
     def text(self, value, font=None) -> WriteOnlyCell | None:
         if value is None or value == "":
             return None
-        cell = WriteOnlyCell(self.ws, value=clean(value))
-        # text from a department's workbook is never a formula, whatever it starts with
+        text = clean(value)
+        cell = WriteOnlyCell(self.ws, value=text)
+        # text from a department's workbook is never a formula, whatever it starts with…
         cell.data_type = "s"
+        if text.startswith(FORMULA_STARTS):
+            # …nor after someone edits the cell, or exports the sheet as CSV: Excel's own text mark
+            cell.quotePrefix = True
         if font is not None:
             cell.font = font
         return cell
