@@ -117,7 +117,7 @@ def read_xlsxbook(path: Path) -> None:
 
 
 def read_xlsxbook_scored(path: Path) -> None:
-    from evalbook.batch import Task, score_file
+    from evalbook.bureau.batch import Task, score_file
 
     assert score_file(Task(str(path), path.name))["ok"]
 

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from evalbook import batch
+from evalbook.bureau import batch
 from evalbook.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, EvalbookError
 
 
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_merge(args) -> int:
-    from .merge import cmd_merge  # openpyxl is needed only here, not by `evalbook score`
+    from .bureau.merge import cmd_merge  # openpyxl is needed only here, not by `evalbook score`
 
     return cmd_merge(args)
 

@@ -20,6 +20,8 @@ LAYERS = {  # a module may import only from its own layer or the ones listed
     "evalbook.funds": ("evalbook.core",),
     "evalbook.workbook": ("evalbook.core", "evalbook.department", "evalbook.funds"),
     "evalbook.adapters": ("evalbook.core", "evalbook.department", "evalbook.funds", "evalbook.workbook"),
+    "evalbook.bureau": ("evalbook.core", "evalbook.department", "evalbook.funds", "evalbook.workbook",
+                        "evalbook.adapters"),
 }
 
 
@@ -92,6 +94,19 @@ def test_layers_import_only_downwards():
             if target_layer != layer and target_layer not in LAYERS[layer]:
                 wrong.append(f"{module} imports {target}")
     assert not wrong, wrong
+
+
+def test_exit_codes_are_defined_once():
+    for module, path in modules().items():
+        if module == "evalbook.core.errors":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign):
+                targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
+                targets += [e.id for t in node.targets if isinstance(t, ast.Tuple) for e in t.elts
+                            if isinstance(e, ast.Name)]
+                assert not any(t.startswith("EXIT_") for t in targets), f"{module} defines {targets}"
 
 
 def test_engine_imports_no_workbook_library():

@@ -17,7 +17,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from evalbook import batch
+from evalbook.bureau import batch
 from evalbook.department.framework import seed_framework
 from evalbook.adapters.xlsx import XlsxBook
 from evalbook.build.sheets import workbook_bytes
@@ -563,7 +563,7 @@ def test_a_worker_that_dies_skips_only_its_file(monkeypatch, tmp_path):
     """A worker killed outright (as the OOM killer would) must not hang or stop the batch."""
     import os
 
-    from evalbook import batch
+    from evalbook.bureau import batch
 
     real = batch.score_file
 

@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 from defusedxml import ElementTree as ET
 
-from evalbook import batch
+from evalbook.bureau import batch
 from evalbook.department.framework import seed_framework
 from evalbook.adapters.xlsx import XlsxBook
 from evalbook.build.sheets import workbook_bytes

@@ -26,7 +26,7 @@ from openpyxl.utils import get_column_letter
 
 from evalbook.department.framework import seed_framework
 from evalbook.core.errors import WorkbookUnusable
-from .adapters.package import atomic_write
+from evalbook.adapters.package import atomic_write
 from evalbook.core.numbers import PENDING
 from evalbook.core.textsafe import FORMULA_STARTS
 
@@ -461,7 +461,7 @@ def save_atomically(wb: Workbook, target: Path) -> None:
 
 def is_summary(path: Path) -> bool:
     """A workbook written by `batch`/`merge` (it has 汇总 and none of the template's names)."""
-    from .adapters.xlsx import XlsxBook
+    from evalbook.adapters.xlsx import XlsxBook
 
     try:
         with XlsxBook(path) as book:

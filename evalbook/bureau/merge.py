@@ -19,17 +19,16 @@ import tempfile
 from pathlib import Path
 
 from evalbook.department.framework import seed_framework
-from . import summary as S
-from evalbook.core.errors import WorkbookUnusable
+from evalbook.bureau import summary as S
+from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, WorkbookUnusable
 from evalbook.core.numbers import PENDING
 from evalbook.core.numbers import quote
 from evalbook.core.textsafe import terminal_safe
 
-EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
 
 def cmd_merge(args) -> int:
-    from .batch import check_output, check_writable, discover
+    from evalbook.bureau.discover import check_output, check_writable, discover
 
     target = check_output(args.output)
     # anything found that is not a summary stops the merge with its name: better than a county
@@ -117,7 +116,7 @@ def read_summary(path: Path, collector) -> bool:
     which is still worth merging, but its departments' funds are unknown rather than none)."""
     from openpyxl import load_workbook
 
-    from .adapters.package import Package
+    from evalbook.adapters.package import Package
 
     Package(path).close()  # the same zip-bomb and corruption checks as any workbook we open
     try:
