@@ -167,3 +167,23 @@ def test_live_names_resolve_from_their_formula_text(refers_to, expected):
     book = type("Book", (), {"names": [Name("x", refers_to)]})()
     ref = LiveBook(book).locate("x")
     assert (None if ref is None else (ref.sheet, ref.cell)) == expected
+
+
+@pytest.mark.parametrize("function", ["score", "clear", "add_fund", "show_help"])
+def test_no_button_ever_shows_a_traceback(remote, monkeypatch, tmp_path, function):
+    """An unexpected failure inside any button is one Chinese sentence, in a box and in 校验状态."""
+    payload, book = remote(EXAMPLE)
+    said = []
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(button, "LiveBook", boom)
+    monkeypatch.setattr(button, "add_fund_to_live", boom)
+    monkeypatch.setattr(button, "HELP_TEXT", None)  # show_help fails inside its own alert
+    monkeypatch.setattr(button, "_alert", lambda _book, message: said.append(message) if message else boom())
+    getattr(button, function)()  # must not raise
+    assert said and "意外错误（RuntimeError）" in said[-1] and "Traceback" not in said[-1]
+    grids = apply_actions(payload, book.json()["actions"])
+    status = next(iter(openpyxl.load_workbook(EXAMPLE).defined_names[C.STATUS].destinations))
+    assert cell(grids, status[0], status[1].replace("$", "")) == said[-1]
