@@ -214,7 +214,7 @@ def test_findings_and_unreadable_files_are_listed(scored):
     assert got == {("部门/庚.xlsx", "庚局", "错误"), ("部门/壬.xlsx", "壬局", "错误"), ("部门/乙.xlsx", "乙局", "提示")}
     assert len(findings) == 3
     sangong = next(f for f in findings if f["文件"] == "部门/壬.xlsx")
-    assert sangong["工作表"] == "基础数据表" and sangong["单元格"] and "公务用车经费+出国经费+公务接待" in sangong["说明"]
+    assert sangong["工作表"] == "基础数据表" and sangong["单元格"] and "公务用车经费_本年预算+出国经费_本年预算+公务接待_本年预算" in sangong["说明"]
     hint = next(f for f in findings if f["文件"] == "部门/乙.xlsx")
     assert "自评8分" in hint["说明"] and "应得3分" in hint["说明"]
 

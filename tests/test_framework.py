@@ -7,9 +7,9 @@ from fractions import Fraction as F
 import pytest
 
 from evalbook.core.errors import FrameworkInvalid
-from evalbook.department import framework as FW
+from evalbook.department import rule as FW
 from evalbook.department import methods as M
-from evalbook.department.framework import framework_from_sections, seed_framework
+from evalbook.department.framework import data_section, load_framework, seed_framework
 from evalbook.department.rules import default_rules
 from evalbook.workbook import contract as C
 from evalbook.workbook import layout
@@ -51,13 +51,14 @@ def test_an_options_typo_a_bad_formula_and_an_unknown_name_are_refused_together(
     rows = [
         {"指标键": "甲", "分值": "5", "计算公式": "甲数/", "计分方法": M.OVER},
         {"指标键": "乙", "分值": "5", "计算公式": "未知输入/编制数", "计分方法": M.OVER},
-        {"指标键": "丙", "分值": "5", "计算公式": "编制数", "计分方法": M.OVER, "规则选项": "负数满分"},
+        {"指标键": "丙", "分值": "5", "计算公式": "编制数", "计分方法": M.OVER, "规则选项": "负数满分",
+         "基准值": "100%", "步长": "1%", "每步分值": "1"},
     ]
     with pytest.raises(FrameworkInvalid) as caught:
-        framework_from_sections({"评分规则": rows}, "测试")
+        load_framework({"评分规则": data_section("评分规则", rows)}, "测试")
     problems = caught.value.problems
     assert len(problems) == 3
-    assert "评分规则第1项（甲）：计算公式" in problems[0]
+    assert problems[0].startswith("评分规则第1项的“计算公式”：")
     assert "未知输入" in problems[1]
     assert "规则选项“负数满分”不可用" in problems[2]
 
@@ -72,8 +73,9 @@ def test_a_new_indicator_over_a_declared_input_scores_through_the_same_engine():
     inputs = [{"名称": "重点项目支出", "类型": "金额"}]
     grades = [{"等级": "优", "下限": "80"}, {"等级": "良", "下限": "70"}, {"等级": "中", "下限": "60"},
               {"等级": "差", "下限": "0"}]
-    fw = framework_from_sections({"评分规则": rows, "基础数据项": inputs, "等级": grades,
-                                  "说明": {"总分": "5"}}, "测试")
+    fw = load_framework({"评分规则": data_section("评分规则", rows), "基础数据项": data_section("基础数据项", inputs),
+                         "等级": data_section("等级", grades),
+                         "说明": data_section("说明", [{"项目": "总分", "内容": "5"}])}, "测试")
     e = evaluate({"重点项目支出": 85, "项目支出_本年决算": 100}, framework=fw,
                  rules_source=RulesSource(fw.rule_rows(), "评分规则"))
     assert e.by_key("重点支出安排率").score == 4  # 85% is in [80%,90%)

@@ -43,6 +43,15 @@ SUM_RULES = (
 )
 
 
+def default_audit_rows() -> list[dict[str, str]]:
+    """审核规则 rows for SUM_RULES in every column: what a framework without its own keeps."""
+    return [
+        {"左式": f"{total}_{period}", "关系": "=", "右式": "+".join(f"{p}_{period}" for p in parts),
+         "容差": "0.01", "级别": "错误", "说明": f"{total}应等于{'、'.join(parts)}之和（{period}）"}
+        for total, parts in SUM_RULES for period in PERIODS
+    ]
+
+
 def money_names() -> tuple[str, ...]:
     items = MONEY_ITEMS + PROJECT_DETAIL_ITEMS
     return tuple(f"{item}_{period}" for item in items for period in PERIODS) + SUPPLEMENT + BUILDINGS_MONEY

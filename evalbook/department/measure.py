@@ -19,7 +19,7 @@ from evalbook.department import framework as F
 from evalbook.department.framework import Indicator
 from evalbook.department.inputs import Inputs
 from evalbook.department.methods import Measurement
-from evalbook.department.rule import Rule
+from evalbook.department.rule import ALLOW_NEGATIVE, EMPTY_FULL_MARKS, NEGATIVE_AS_ZERO, Rule
 from evalbook.department.validation import check_plausible_rate
 
 NO_PROJECT_WORDS = ("无项目", "无")  # what a 计算值 cell says when 全空按满分 applies
@@ -93,7 +93,7 @@ def _numerator(ind: Indicator) -> E.Node | None:
 
 def _rate(ind: Indicator, inputs: Inputs) -> Measurement:
     names = ind.inputs
-    empty_means = ind.option(F.EMPTY_FULL_MARKS)
+    empty_means = ind.option(EMPTY_FULL_MARKS)
     if empty_means is not None and not any(n in inputs.bad for n in names) \
             and all(not inputs.value(n) for n in names):
         # blank, 0 or "——" in every input: the department had no such project
@@ -102,7 +102,7 @@ def _rate(ind: Indicator, inputs: Inputs) -> Measurement:
     values = _need(inputs, ind.key, names)
     _check_percent_range(ind, inputs, values)
     value = _evaluate(ind, inputs, values)
-    if value < 0 and (why := ind.option(F.NEGATIVE_AS_ZERO)) is not None:
+    if value < 0 and (why := ind.option(NEGATIVE_AS_ZERO)) is not None:
         top = _numerator(ind)
         if top is not None and E.single_name(top):
             name = E.single_name(top)
@@ -223,17 +223,17 @@ def _whole(raw: object, label: str, top: int | None = None) -> int:
 
 def _rate_value(ind: Indicator, framework: F.Framework, raw: object) -> Measurement:
     raw = _single(raw, "计算值")
-    empty_means = ind.option(F.EMPTY_FULL_MARKS)
+    empty_means = ind.option(EMPTY_FULL_MARKS)
     if empty_means is not None and isinstance(raw, str) and clean_text(raw) in NO_PROJECT_WORDS:
         return Measurement(None, "无项目", empty_means, full_marks=True)
     value = read_figure(raw, "计算值")
     if ind.kind == F.PERCENT and value > 1:  # the engine's own range check (a typing slip)
         raise Unmeasured(_percent_range_message(ind.inputs[0], value))
-    if value < 0 and ind.option(F.NEGATIVE_AS_ZERO) is not None:
+    if value < 0 and ind.option(NEGATIVE_AS_ZERO) is not None:
         top = _numerator(ind)
         why = f"{E.single_name(top)}为负" if top is not None and E.single_name(top) else "为负"
         return Measurement(Fraction(0), 0.0, f"{ind.key}为{fmt_pct(value)}（{why}），按0%计")
-    if value < 0 and ind.option(F.ALLOW_NEGATIVE) is None:
+    if value < 0 and ind.option(ALLOW_NEGATIVE) is None:
         raise Unmeasured(f"计算值为{fmt_pct(value)}，{ind.key}不能为负数")
     return Measurement(value, fraction_to_float(value), f"{ind.key}={fmt_pct(value)}")
 

@@ -13,6 +13,12 @@ ROUND_UP = "不足一步按一步"
 PRO_RATA = "按比例"
 STEP_POLICIES = (WHOLE_STEPS, ROUND_UP, PRO_RATA)
 
+# 规则选项: named options of a rule, written in a framework's 规则选项 column
+ALLOW_NEGATIVE = "允许负值"  # the 计算值 and the 基准值 may be below zero (a budget cut)
+NEGATIVE_AS_ZERO = "负值按0"  # a negative 计算值 counts as 0%; the parenthesis says why (调减)
+EMPTY_FULL_MARKS = "全空按满分"  # all inputs blank or 0: full marks; the parenthesis says what that means
+OPTIONS = (ALLOW_NEGATIVE, NEGATIVE_AS_ZERO, EMPTY_FULL_MARKS)
+
 
 @dataclass(frozen=True)
 class Band(Interval):

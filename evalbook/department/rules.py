@@ -1,5 +1,8 @@
 """Scoring rules as data: a 评分规则 row (on the sheet or in a framework) read into a `Rule`.
 
+`framework` arguments are `framework.Framework` records (keys, by_key, total, grades); this
+module reads rows for them and is imported by the framework reader, not the other way round.
+
 The framework's default rules are rows of the same columns, read by the same `parse_rule`, so
 what the template shows is what the engine uses.
 """
@@ -17,8 +20,7 @@ from evalbook.core.findings import Finding
 from evalbook.core.intervals import normalise, parse_bounds
 from evalbook.core.numbers import clean_text, quote, read_number
 from evalbook.department import methods as M
-from evalbook.department.framework import ALLOW_NEGATIVE, Framework, Indicator
-from evalbook.department.rule import Band, Rule
+from evalbook.department.rule import ALLOW_NEGATIVE, Band, Rule
 
 # the 评分规则 sheet's columns, in order (the first holds the 指标键)
 COLUMNS = ("指标", "分值", "计分方法", "基准值", "步长", "每步分值", "不足一步", "分档/等级", "口径说明")
@@ -91,8 +93,9 @@ def _text(cells: Mapping[str, object], column: str) -> str:
     return clean_text(str(cells.get(column) or ""))
 
 
-def parse_rule(indicator: Indicator, cells: Mapping[str, object], row_number: int = 0) -> Rule:
-    """One rule (column name → cell value) for `indicator`; raises RowError naming the column."""
+def parse_rule(indicator, cells: Mapping[str, object], row_number: int = 0) -> Rule:
+    """One rule (column name → cell value) for `indicator` (a framework record: its key, the
+    methods that fit it, its options); raises RowError naming the column."""
     weight = _number(cells, "分值", required=True, positive=True)
     method = _text(cells, "计分方法")
     if method not in indicator.methods:
@@ -119,7 +122,7 @@ def parse_rule(indicator: Indicator, cells: Mapping[str, object], row_number: in
     return Rule(**common)
 
 
-def read_rules(framework: Framework, rows: Sequence[tuple], first_row: int = 2) -> RuleSet:
+def read_rules(framework, rows: Sequence[tuple], first_row: int = 2) -> RuleSet:
     """The 评分规则 table (data rows only, in COLUMNS order) → RuleSet with every problem found."""
     try:
         return _read_rules_cached(framework, tuple(tuple(r) for r in rows), first_row)
@@ -128,7 +131,7 @@ def read_rules(framework: Framework, rows: Sequence[tuple], first_row: int = 2) 
 
 
 @functools.lru_cache(maxsize=128)
-def _read_rules_cached(framework: Framework, rows: tuple, first_row: int) -> RuleSet:
+def _read_rules_cached(framework, rows: tuple, first_row: int) -> RuleSet:
     # a batch scores hundreds of workbooks with the same few rule tables; the result is read-only
     return _read_rules(framework, rows, first_row)
 
@@ -143,7 +146,7 @@ def _read_rules(framework: Framework, rows, first_row: int) -> RuleSet:
     return RuleSet(table.parsed, table.problems)
 
 
-def rule_findings(framework: Framework, ruleset: RuleSet, source: T.RulesSource) -> list[Finding]:
+def rule_findings(framework, ruleset: RuleSet, source: T.RulesSource) -> list[Finding]:
     found = T.problem_findings(ruleset.problems, source, COLUMNS, "评分规则", lambda key: "该指标不计分")
     if ruleset.problems:
         return found
@@ -152,5 +155,5 @@ def rule_findings(framework: Framework, ruleset: RuleSet, source: T.RulesSource)
     return found + ([hint] if hint else [])
 
 
-def default_rules(framework: Framework) -> RuleSet:
+def default_rules(framework) -> RuleSet:
     return read_rules(framework, framework.rule_rows())

@@ -7,6 +7,7 @@ from fractions import Fraction
 from evalbook.core.findings import ERROR, HINT
 from evalbook.core.numbers import fmt_money, fmt_pct, fmt_score
 from evalbook.department import basic_data as B
+from evalbook.department.audit import check_audits
 from evalbook.department.inputs import Inputs
 
 TOLERANCE = Fraction(1, 100)  # 万元: a sum may differ by at most one cent of 万元
@@ -17,7 +18,7 @@ _SIGNED_KINDS = (B.MONEY, B.HEADCOUNT_KIND, B.NUMBER, B.PERCENT, B.COUNT, B.TYPE
 def check_basic_data(inputs: Inputs) -> None:
     _check_signs(inputs)
     _check_whole(inputs)
-    _check_sums(inputs)
+    check_audits(inputs)
     _check_project_detail(inputs)
     _check_balance(inputs)
 
@@ -39,24 +40,6 @@ def _check_whole(inputs: Inputs) -> None:
         if value is not None and value.denominator != 1:
             unit = "人数" if inputs.framework.inputs[name].kind == B.HEADCOUNT_KIND else "例数"
             inputs.report(ERROR, name, f"{inputs.where(name)}为{fmt_score(value)}，{unit}应为整数")
-
-
-def _check_sums(inputs: Inputs) -> None:
-    for total, parts in B.SUM_RULES:
-        for period in B.PERIODS:
-            total_name = f"{total}_{period}"
-            stated = inputs.value(total_name)
-            values = [inputs.value(f"{p}_{period}") for p in parts]
-            if stated is None or all(v is None for v in values):
-                continue
-            computed = sum((v for v in values if v is not None), Fraction(0))
-            if abs(stated - computed) > TOLERANCE:
-                parts_text = "+".join(parts)
-                inputs.report(
-                    ERROR, total_name,
-                    f"{inputs.where(total_name)}为{fmt_money(stated)}，但{parts_text}（{period}）合计为"
-                    f"{fmt_money(computed)}，相差{fmt_money(stated - computed)}万元",
-                )
 
 
 def _check_project_detail(inputs: Inputs) -> None:
