@@ -12,8 +12,9 @@ import os
 import sys
 from pathlib import Path
 
+from evalbook import framework_commands
 from evalbook.bureau import batch
-from evalbook.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, EvalbookError
+from evalbook.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, EvalbookError, FrameworkInvalid
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,11 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     new = sub.add_parser("new", help="生成一份新的空白模板")
     new.add_argument("output", help="新文件路径（.xlsm）")
     new.add_argument("--force", action="store_true", help="目标已存在时覆盖")
+    new.add_argument("--framework", metavar="框架.xlsx", help="按此指标框架生成模板（默认为内置的衡山县2020框架）")
 
     add = sub.add_parser("add-fund", help="新增一张专项资金自评表（复制第一张的格式，内容为空）")
     add.add_argument("book")
     add.add_argument("-o", "--output", help="另存为此文件（默认写回原文件）")
 
+    framework_commands.register(sub)
     batch.register(sub)
     merge = sub.add_parser(
         "merge", help="合并多份批量汇总表（如各县分别运行batch的结果），重新排名",
@@ -69,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args) if hasattr(args, "handler") else _dispatch(args)
+    except FrameworkInvalid as exc:
+        framework_commands.print_problems(exc)
+        return EXIT_UNUSABLE
     except EvalbookError as exc:
         print(f"evalbook: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -123,7 +129,8 @@ def cmd_new(args) -> int:
     target = Path(args.output)
     if target.exists() and not args.force:
         raise EvalbookError(f"文件“{target.name}”已存在；如需覆盖请加 --force")
-    write_atomically(target, build_template_bytes())
+    framework = framework_commands.framework_for_new(args.framework)  # checked whole before anything is written
+    write_atomically(target, build_template_bytes(framework=framework))
     print(f"已生成空白模板：{target}")
     return EXIT_OK
 

@@ -33,7 +33,7 @@ def checklist(rule: R.Rule, answers: list[int]) -> M.Scored:
 
 
 def count(rule: R.Rule, n: int) -> M.Scored:
-    return M.score(rule, M.Measurement(F(n), n))
+    return M.score(rule, M.Measurement(F(n), n, noun="违规事项"))
 
 
 def proportion(rule: R.Rule, got: F, total: F) -> M.Scored:

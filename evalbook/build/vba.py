@@ -410,9 +410,9 @@ def udf_help_source() -> str:
 # The project
 # ---------------------------------------------------------------------------
 
-def vba_modules(funds: int = 1) -> list[VbaModule]:
+def vba_modules(funds: int = 1, framework=None) -> list[VbaModule]:
     modules = [VbaModule(WORKBOOK_MODULE, template_source("ThisWorkbook.cls"), "document")]
-    modules += [VbaModule(sheet.code_name, "", "document", is_workbook=False) for sheet in layout.sheets(funds)]
+    modules += [VbaModule(sheet.code_name, "", "document", is_workbook=False) for sheet in layout.sheets(funds, framework)]
     modules += xlwings_standalone_modules()
     modules.append(VbaModule(RIBBON_MODULE, template_source("Ribbon.bas"), "standard"))
     modules.append(VbaModule(UDF_WRAPPER_MODULE, udf_wrapper_source(), "standard"))
@@ -420,5 +420,5 @@ def vba_modules(funds: int = 1) -> list[VbaModule]:
     return modules
 
 
-def build_project(funds: int = 1) -> bytes:
-    return build_vba_project(vba_modules(funds))
+def build_project(funds: int = 1, framework=None) -> bytes:
+    return build_vba_project(vba_modules(funds, framework))

@@ -22,6 +22,7 @@ from importlib import resources
 from typing import Callable, Mapping, Sequence
 
 from evalbook.core import expressions as E
+from evalbook.core.cells import column_letter
 from evalbook.core.errors import FrameworkInvalid
 from evalbook.core.findings import ERROR, HINT
 from evalbook.core.grading import Grades
@@ -66,6 +67,13 @@ SECTION_COLUMNS = {
     "说明": ("项目", "内容"),
 }
 INFO_FIELDS = ("名称", "适用地区", "年度", "文号", "总分")
+REQUIRED_COLUMNS = {
+    "评分规则": ("指标键", "分值", "计算公式", "计分方法"),
+    "基础数据项": ("名称", "类型"),
+    "审核规则": ("左式", "关系", "右式"),
+    "等级": ("等级", "下限"),
+    "说明": ("项目", "内容"),
+}
 RELATIONS = ("=", "<=", ">=", "<", ">")
 INPUT_SHEETS = ("基础数据表", "评分表")
 # a defined name part: letters (CJK included), digits, underscore, period; not starting with a digit
@@ -222,6 +230,34 @@ def data_section(name: str, rows: Sequence[Mapping[str, object]]) -> Section:
     return Section(name, list(rows), lambda index, column: f"{name}第{index + 1}项的“{column}”")
 
 
+def grid_section(name: str, sheet: str, first_row: int, first_column: int, grid: Sequence[Sequence[object]],
+                 problems: list[str] | None = None) -> Section:
+    """A section laid out as a table: a header row naming the columns (in any order), then a row
+    per item; blank rows are skipped.  Cells are named as the sheet names them (评分规则!F3).
+    Required columns that are missing are appended to `problems`."""
+    header = [_text(h) for h in (grid[0] if grid else ())]
+    columns = {h: i for i, h in enumerate(header) if h}
+    if problems is not None:
+        missing = [c for c in REQUIRED_COLUMNS.get(name, ()) if c not in columns]
+        if missing:
+            problems.append(f"{sheet}!{column_letter(first_column)}{first_row}：{name}缺少列{'、'.join('“' + m + '”' for m in missing)}")
+    rows, numbers = [], []
+    for offset, raw in enumerate(grid[1:], 1):
+        cells = {c: (raw[i] if i < len(raw) else None) for c, i in columns.items()}
+        if all(v is None or _text(v) == "" for v in cells.values()):
+            continue
+        rows.append(cells)
+        numbers.append(first_row + offset)
+
+    def where(index: int, column: str) -> str:
+        row = numbers[index] if index < len(numbers) else first_row + 1
+        col = columns.get(column)
+        cell = f"{column_letter(first_column + col)}{row}" if col is not None else f"第{row}行"
+        return f"{sheet}!{cell}"
+
+    return Section(name, rows, where)
+
+
 def _text(raw: object) -> str:
     """A name or keyword: full-width forms folded, as the engine compares them."""
     return clean_text("" if raw is None else str(raw))
@@ -303,6 +339,17 @@ def _fits(method: str, inputs: tuple[str, ...], items: Mapping[str, InputItem]) 
     return None
 
 
+def _rule_cells(row: Mapping[str, object]) -> dict[str, object]:
+    """The rule columns, band text in the form Excel keeps as text: '=0%:5' is written '0%:5'."""
+    cells = {c: row.get(c, "") for c in RULE_COLUMNS}
+    bands = cells.get("分档/等级")
+    if isinstance(bands, str) and "=" in bands:
+        parts = re.split(r"([；;\n])", bands)
+        cells["分档/等级"] = "".join(p.strip()[1:] if p.strip().startswith("=") and not p.strip().startswith("==")
+                                   else p for p in parts)
+    return cells
+
+
 def _indicator(section: Section, index: int, items: Mapping[str, InputItem], problems: _Problems) -> Indicator | None:
     row = section.rows[index]
     key = _text(row.get("指标键"))
@@ -347,7 +394,7 @@ def _indicator(section: Section, index: int, items: Mapping[str, InputItem], pro
         title=_words(row.get("三级指标")) or key, weight=weight, formula_text=formula_text, formula=formula,
         inputs=inputs, kind=_kind(method, formula, items),
         criteria=_words(row.get("评价标准")), note=_words(row.get("指标说明")),
-        rule_cells={c: row.get(c, "") for c in RULE_COLUMNS}, options=options,
+        rule_cells=_rule_cells(row), options=options,
         options_text=_words(row.get("规则选项")),
     )
     try:  # the default rule must read as the 评分规则 sheet will read it

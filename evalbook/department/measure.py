@@ -129,7 +129,7 @@ def _checklist(ind: Indicator, inputs: Inputs) -> Measurement:
 
 def _count(ind: Indicator, inputs: Inputs) -> Measurement:
     (count,) = _need(inputs, ind.key, ind.inputs).values()
-    return Measurement(count, int(count))
+    return Measurement(count, int(count), noun=inputs.framework.inputs[ind.inputs[0]].spoken)
 
 
 def _spoken(ind: Indicator, inputs_or_framework, node: E.Node | None) -> str | None:
@@ -306,7 +306,7 @@ def measure_value(ind: Indicator, rule: Rule, framework: F.Framework, raw: objec
         return _checklist_value(ind, raw)
     if ind.kind == F.COUNT:
         count = _whole(raw, ind.inputs[0])
-        return Measurement(Fraction(count), count)
+        return Measurement(Fraction(count), count, noun=framework.inputs[ind.inputs[0]].spoken)
     if ind.kind == F.PROPORTION:
         return _proportion_value(ind, framework, raw)
     if ind.kind == F.GRADE:

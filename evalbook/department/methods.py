@@ -40,6 +40,7 @@ class Measurement:
     items: int = 0  # 清单计分: how many items
     parts: tuple[str, Fraction, str, Fraction] | None = None  # 比例折算: (label, a, label, b) of a/b
     word: str | None = None  # 等级计分
+    noun: str = ""  # 计数扣分: what is counted (违规事项)
     full_marks: bool = False  # a rule option decided it ("没有楼堂馆所项目")
 
 
@@ -143,11 +144,12 @@ def _checklist(rule: Rule, m: Measurement) -> Scored:
 
 def _count(rule: Rule, m: Measurement) -> Scored:
     count = int(m.value)
+    noun = m.noun
     if count == 0:
-        return Scored(rule.weight, f"无违规事项，得满分{fmt_score(rule.weight)}分")
+        return Scored(rule.weight, f"无{noun}，得满分{fmt_score(rule.weight)}分")
     deduction = rule.per_step * count
     score = clamp(rule.weight - deduction, rule.weight)
-    text = f"违规事项{count}例，每例扣{fmt_score(rule.per_step)}分，扣{fmt_score(deduction)}分"
+    text = f"{noun}{count}例，每例扣{fmt_score(rule.per_step)}分，扣{fmt_score(deduction)}分"
     if deduction >= rule.weight:
         text += "，扣完为止"
     return Scored(score, f"{text}，得{fmt_score(score)}分")

@@ -6,6 +6,7 @@ know which cells are inputs.  Labels follow the seed document so accountants rec
 
 from __future__ import annotations
 
+from evalbook.core.cells import column_letter
 from evalbook.department import basic_data as B
 from evalbook.department import framework as F
 from evalbook.department import methods as M
@@ -22,7 +23,10 @@ def _score_sheet(framework: Framework) -> Sheet:
     s = Sheet(C.SCORE_SHEET, "shtScore", freeze="D4", highlight_range="A1:L80")
     s.widths = {"A": 7, "B": 9, "C": 14, "D": 6, "E": 38, "F": 34, "G": 8, "H": 11, "I": 8, "J": 46,
                 "K": 30, "L": 9}
-    s.add(Cell("A1", "部门整体支出绩效评价指标评分表", TITLE, merge="L1"))
+    title = framework.name or "部门整体支出绩效评价指标评分表"
+    if framework.info.get("文号"):
+        title += f"（{framework.info['文号']}）"
+    s.add(Cell("A1", title, TITLE, merge="L1"))
     s.add(Cell("A2", "校验状态", LABEL, merge="B2"),
           Cell("C2", "尚未校验：填好基础数据表后，点击功能区“绩效评价”中的“校验并评分”。", OUTPUT,
                name=C.STATUS, merge="L2"))
@@ -180,7 +184,7 @@ SUPPLEMENT_ROWS = (
 )
 
 
-def _data_sheet() -> Sheet:
+def _data_sheet(framework: Framework) -> Sheet:
     s = Sheet(C.DATA_SHEET, "shtData", landscape=False, freeze="B6", highlight_range="A1:H60")
     s.widths = {"A": 38, "B": 14, "C": 16, "D": 14, "E": 14, "F": 14, "G": 16}
     s.add(Cell("A1", "部门整体支出绩效评价基础数据表", TITLE, merge="G1"))
@@ -236,6 +240,17 @@ def _data_sheet() -> Sheet:
               Cell(f"B{r}", None, INPUT, name=name, number_format=MONEY_FMT),
               Cell(f"C{r}", why, NOTE, merge=f"G{r}"))
         r += 1
+    extra = [i for i in framework.declared() if i.sheet == C.DATA_SHEET]
+    if extra:
+        r += 1
+        s.add(Cell(f"A{r}", f"{framework.name or '本框架'}新增数据（评分规则需要的其他数据）", SECTION, merge=f"G{r}"))
+        r += 1
+        for item in extra:
+            s.add(Cell(f"A{r}", item.label or item.name, LABEL, wrap=True),
+                  Cell(f"B{r}", None, INPUT, name=item.name, number_format=_ITEM_FORMATS.get(item.kind),
+                       choices=("是", "否") if item.kind == B.YES_NO else item.choices),
+                  Cell(f"C{r}", f"单位：{item.unit}" if item.unit else "", NOTE, merge=f"G{r}"))
+            r += 1
     r += 1
     s.add(Cell(f"A{r}", "说明：“项目支出”需要填报基本支出以外的所有项目支出情况，包括业务工作项目、运行维护项目和市级专项资金等；"
                "“公用经费”填报基本支出中的一般商品和服务支出。没有发生的项目可留空或填“——”。", NOTE,
@@ -317,6 +332,35 @@ XLWINGS_CONF_OPTIONAL = (
 )
 
 
+FRAMEWORK_SHEET = "指标框架"
+
+
+def framework_range(section: str) -> str:
+    """The defined name of a section of the framework a template carries (header row included)."""
+    return f"框架_{section}"
+
+
+def _framework_sheet(framework: Framework) -> Sheet:
+    """The framework the template was made from, section under section, so the workbook scores
+    itself by it wherever it goes (and `evalbook framework export BOOK` gives it back)."""
+    s = Sheet(FRAMEWORK_SHEET, "shtFramework", hidden=True)
+    s.add(Cell("A1", "本表记录生成本模板的指标框架（由 evalbook new 写入，请勿修改）；评分办法的调整请在“评分规则”表中进行。",
+               NOTE))
+    sections = framework.sections()
+    sections["说明"].append({"项目": "指纹", "内容": framework.fingerprint})
+    r = 3
+    for name, rows in sections.items():
+        columns = F.SECTION_COLUMNS[name]
+        s.add(*(Cell(f"{column_letter(i)}{r}", c, HEADER) for i, c in enumerate(columns, 1)))
+        for offset, row in enumerate(rows, 1):
+            s.add(*(Cell(f"{column_letter(i)}{r + offset}", row.get(c) or None, TEXT)
+                    for i, c in enumerate(columns, 1) if row.get(c)))
+        last = r + max(len(rows), 1)
+        s.ranges[framework_range(name)] = f"A{r}:{column_letter(len(columns))}{last}"
+        r = last + 2
+    return s
+
+
 def _conf_sheet() -> Sheet:
     s = Sheet("xlwings.conf", "shtConf", hidden=True)
     s.widths = {"A": 18, "B": 40, "C": 60}
@@ -340,9 +384,9 @@ def sheets(funds: int = 1, framework: Framework | None = None) -> list[Sheet]:
     rules = _rules_sheet(framework)
     last_rule_row = max(int("".join(ch for ch in c.ref if ch.isdigit())) for c in rules.cells)
     fund_layout.add_rules(rules, last_rule_row + 2)
-    return ([_score_sheet(framework), _data_sheet(), rules, _results_sheet()]
+    return ([_score_sheet(framework), _data_sheet(framework), rules, _results_sheet()]
             + [fund_layout.fund_sheet(n) for n in range(1, funds + 1)]
-            + [fund_layout.summary_sheet(), _conf_sheet()])
+            + [fund_layout.summary_sheet(), _framework_sheet(framework), _conf_sheet()])
 
 
 def input_cells() -> dict[str, tuple[str, str]]:

@@ -4,6 +4,7 @@ the ribbon button and the batch run."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from evalbook.core.cells import cell_position
 from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK, WorkbookUnusable
@@ -11,15 +12,39 @@ from evalbook.core.findings import ERROR
 from evalbook.core.numbers import fmt_score, round2
 from evalbook.core.ruletable import RulesSource
 from evalbook.department.engine import PENDING, Evaluation, evaluate
-from evalbook.department.framework import Framework, seed_framework
+from evalbook.core.errors import FrameworkInvalid
+from evalbook.department.framework import SECTION_COLUMNS, Framework, grid_section, load_framework, seed_framework
 from evalbook.workbook import contract as C
+from evalbook.workbook import layout
 from evalbook.workbook.book import Book
 from evalbook.workbook.funds_io import read_funds, write_funds
 
 
 def framework_of(book: Book) -> Framework:
-    """The framework a workbook was made from (every template carries the seed's for now)."""
-    return seed_framework()
+    """The framework a workbook was made from: the one its hidden 指标框架 sheet carries, or the
+    seed's for a template made before templates carried theirs."""
+    if book.locate(layout.framework_range("评分规则")) is None:
+        return seed_framework()
+    grids = []
+    for name in SECTION_COLUMNS:
+        if book.locate(layout.framework_range(name)) is None:
+            continue
+        origin, rows = book.read_range(layout.framework_range(name))
+        grids.append((name, origin.sheet, *cell_position(origin.cell), tuple(tuple(r) for r in rows)))
+    try:
+        return _framework_from_grids(tuple(grids))
+    except FrameworkInvalid as exc:
+        shown = "；".join(exc.problems[:3]) + ("等" if len(exc.problems) > 3 else "")
+        raise WorkbookUnusable(f"工作簿记录的指标框架有误（{shown}）；请用 evalbook new 重新生成模板") from None
+    except TypeError:  # an unhashable cell value: read without the cache
+        return _framework_from_grids.__wrapped__(tuple(grids))
+
+
+@functools.lru_cache(maxsize=32)
+def _framework_from_grids(grids: tuple) -> Framework:
+    # a batch reads hundreds of workbooks made from the same few frameworks
+    sections = {name: grid_section(name, sheet, row, column, rows) for name, sheet, row, column, rows in grids}
+    return load_framework(sections, "工作簿中的指标框架")
 
 
 def check_structure(book: Book, contract: C.Contract) -> None:
