@@ -1,7 +1,10 @@
 """The `evalbook` command: score, check and create workbooks without Excel.
 
 Exit codes: 0 scored cleanly; 1 scored, with 错误 findings; 2 the file is unusable.
-Every failure is one Chinese line on stderr, never a traceback (set EVALBOOK_DEBUG=1 to see one).
+Every failure is one Chinese line on stderr, never a traceback (set EVALBOOK_DEBUG=1 to see one),
+with control characters (a newline in a file name, an escape sequence) shown escaped, and it
+never says "文件未被改动" about a file this run has written.  A closed stdout (`| head -1`)
+loses only the rest of the report, never the run.
 """
 
 from __future__ import annotations
@@ -63,27 +66,117 @@ def _extra_commands() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .adapters.package import written_files
+
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.reconfigure(errors="replace")
         except (AttributeError, ValueError):
             pass
+    before = len(written_files())
+    real_stdout = sys.stdout
+    sys.stdout = out = SafeOutput(real_stdout)
+    try:
+        code = _run(argv, lambda: written_files()[before:])
+    finally:
+        sys.stdout = real_stdout
+    if out.lost:
+        written = written_files()[before:]
+        note = f"；已写入：{written[-1]}" if written else ""
+        say_error(f"标准输出已关闭（例如管道另一端已退出），其余结果未显示{note}")
+    return code
+
+
+def _run(argv: list[str] | None, written) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args) if hasattr(args, "handler") else _dispatch(args)
     except WorkbookUnusable as exc:
-        print(f"evalbook: {exc}", file=sys.stderr)
+        say_error(str(exc))
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
-        print("evalbook: 已中断，文件未被改动", file=sys.stderr)
+        done = written()
+        say_error(f"已中断；“{done[-1].name}”此前已写入完成" if done else "已中断，文件未被改动")
         return 130
     except Exception as exc:  # a bug of ours must still not show a traceback to an accountant
         if os.environ.get("EVALBOOK_DEBUG"):
             raise
         book = getattr(args, "book", None) or getattr(args, "output", None) or ""
-        print(f"evalbook: 处理“{Path(str(book)).name}”时发生意外错误（{type(exc).__name__}），文件未被改动；"
-              f"请把该文件发给技术支持", file=sys.stderr)
+        done = written()
+        state = f"“{done[-1].name}”已写入完成" if done else "文件未被改动"
+        say_error(f"处理“{Path(str(book)).name}”时发生意外错误（{type(exc).__name__}），{state}；"
+                  f"请把该文件发给技术支持")
         return EXIT_UNUSABLE
+
+
+# Every C0 and C1 control character but tab and newline, as a visible escape: text from a file
+# (a unit's name, a sheet name) must not move the cursor, recolour or clear a terminal.
+# (written \u00XX, which is also a valid escape inside the JSON that --json prints)
+_CONTROL = {c: f"\\u{c:04x}" for c in (*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029) if chr(c) not in "\t\n"}
+_ONE_LINE = {**_CONTROL, ord("\n"): "\\n", ord("\t"): "\\t", ord("\r"): "\\r"}
+
+
+def terminal_text(text: str) -> str:
+    """Text safe to write to a terminal: control characters escaped, lines kept."""
+    return text.translate(_CONTROL)
+
+
+def one_line(text: str) -> str:
+    """A message as exactly one line whatever it quotes (a newline in a file name included)."""
+    return text.translate(_ONE_LINE)
+
+
+def say_error(message: str) -> None:
+    try:
+        print(f"evalbook: {one_line(message)}", file=sys.stderr)
+    except (OSError, ValueError):  # stderr gone too: the exit code is all that is left
+        pass
+
+
+class SafeOutput:
+    """stdout for the commands: control characters escaped, and a reader that went away (a closed
+    pipe) ends the report quietly instead of the run; `lost` says it happened."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.lost = False
+
+    def write(self, text: str) -> int:
+        if self.lost:
+            return len(text)
+        try:
+            return self._stream.write(terminal_text(text))
+        except (BrokenPipeError, ConnectionResetError, OSError, ValueError):
+            self._gone()
+            return len(text)
+
+    def flush(self) -> None:
+        if self.lost:
+            return
+        try:
+            self._stream.flush()
+        except (BrokenPipeError, ConnectionResetError, OSError, ValueError):
+            self._gone()
+
+    def _gone(self) -> None:
+        self.lost = True
+        # what is still buffered would fail again when Python exits: send it nowhere instead
+        try:
+            fd = self._stream.fileno()
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+        except (AttributeError, OSError, ValueError):
+            pass
+
+    def isatty(self) -> bool:
+        try:
+            return self._stream.isatty()
+        except (AttributeError, ValueError, OSError):
+            return False
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def _dispatch(args) -> int:
@@ -99,10 +192,15 @@ def _dispatch(args) -> int:
 
 
 def cmd_score(args) -> int:
+    from .adapters.package import check_target_name, write_lock
     from .adapters.xlsx import XlsxBook
     from .service import exit_code, score_book
 
-    with XlsxBook(args.book) as book:
+    if args.output:
+        check_target_name(Path(args.output))
+    # held from the read to the replace: a second evalbook on this file waits, then scores the
+    # file as the first one saved it, so neither run's result is lost
+    with write_lock(Path(args.output or args.book), required=False), XlsxBook(args.book) as book:
         evaluation = score_book(book)
         target = book.save(args.output)
     _report(evaluation, args.json, written=target)
@@ -122,7 +220,9 @@ def cmd_check(args) -> int:
 def cmd_new(args) -> int:
     from .build.template import build_template_bytes
 
-    target = Path(args.output)
+    from .adapters.package import check_target_name
+
+    target = check_target_name(Path(args.output))
     if target.exists() and not args.force:
         raise WorkbookUnusable(f"文件“{target.name}”已存在；如需覆盖请加 --force")
     write_atomically(target, build_template_bytes())
@@ -131,9 +231,13 @@ def cmd_new(args) -> int:
 
 
 def cmd_add_fund(args) -> int:
+    from .adapters.package import check_target_name, write_lock
     from .funds.add import add_fund_to_file
 
-    n = add_fund_to_file(args.book, args.output)
+    if args.output:
+        check_target_name(Path(args.output))
+    with write_lock(Path(args.output or args.book), required=False):  # see cmd_score
+        n = add_fund_to_file(args.book, args.output)
     print(f"已新增“专项资金自评表{n}”（定义名称 专项{n}_…）：{args.output or args.book}")
     return EXIT_OK
 
