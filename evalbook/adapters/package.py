@@ -765,6 +765,7 @@ def write_lock(target: Path, required: bool = True):
         finally:
             _held[key][1] -= 1
         return
+    held = None
     try:
         held = filelock.acquire(lock_path, WRITE_LOCK_WAIT)
     except filelock.LockBusy:
@@ -772,10 +773,12 @@ def write_lock(target: Path, required: bool = True):
             f"文件“{Path(target).name}”正由另一个evalbook进程写入，等待{WRITE_LOCK_WAIT:.0f}秒后仍未完成，"
             f"本次没有写入；请稍后重试") from None
     except OSError as exc:
-        if not required:
-            yield
-            return
-        raise WorkbookUnusable(f"无法保存“{Path(target).name}”（{describe_os_error(exc)}）；原文件未被改动") from None
+        if required:
+            raise WorkbookUnusable(
+                f"无法保存“{Path(target).name}”（{describe_os_error(exc)}）；原文件未被改动") from None
+    if held is None:
+        yield
+        return
     _held[key] = [held, 1]
     try:
         yield
