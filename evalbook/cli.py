@@ -1,7 +1,10 @@
 """The `evalbook` command: score, check and create workbooks without Excel.
 
 Exit codes: 0 scored cleanly; 1 scored, with 错误 findings; 2 the file is unusable.
-Every failure is one Chinese line on stderr, never a traceback (set EVALBOOK_DEBUG=1 to see one).
+Every failure is one Chinese line on stderr, never a traceback (set EVALBOOK_DEBUG=1 to see one),
+with control characters (a newline in a file name, an escape sequence) shown escaped, and it
+never says "文件未被改动" about a file this run has written.  A closed stdout (`| head -1`)
+loses only the rest of the report, never the run.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from evalbook import framework_commands
 from evalbook.bureau import batch
+from evalbook.core.textsafe import terminal_lines, terminal_safe
 from evalbook.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, EvalbookError, FrameworkInvalid
 
 
@@ -64,11 +68,28 @@ def _cmd_merge(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .adapters.package import written_files
+
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.reconfigure(errors="replace")
         except (AttributeError, ValueError):
             pass
+    before = len(written_files())
+    real_stdout = sys.stdout
+    sys.stdout = out = SafeOutput(real_stdout)
+    try:
+        code = _run(argv, lambda: written_files()[before:])
+    finally:
+        sys.stdout = real_stdout
+    if out.lost:
+        written = written_files()[before:]
+        note = f"；已写入：{written[-1]}" if written else ""
+        say_error(f"标准输出已关闭（例如管道另一端已退出），其余结果未显示{note}")
+    return code
+
+
+def _run(argv: list[str] | None, written) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args) if hasattr(args, "handler") else _dispatch(args)
@@ -76,18 +97,74 @@ def main(argv: list[str] | None = None) -> int:
         framework_commands.print_problems(exc)
         return EXIT_UNUSABLE
     except EvalbookError as exc:
-        print(f"evalbook: {exc}", file=sys.stderr)
+        say_error(str(exc))
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
-        print("evalbook: 已中断，文件未被改动", file=sys.stderr)
+        done = written()
+        say_error(f"已中断；“{done[-1].name}”此前已写入完成" if done else "已中断，文件未被改动")
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug of ours must still not show a traceback to an accountant
         if os.environ.get("EVALBOOK_DEBUG"):
             raise
         book = getattr(args, "book", None) or getattr(args, "output", None) or ""
-        print(f"evalbook: 处理“{Path(str(book)).name}”时发生意外错误（{type(exc).__name__}），文件未被改动；"
-              f"请把该文件发给技术支持", file=sys.stderr)
+        done = written()
+        state = f"“{done[-1].name}”已写入完成" if done else "文件未被改动"
+        say_error(f"处理“{Path(str(book)).name}”时发生意外错误（{type(exc).__name__}），{state}；"
+                  f"请把该文件发给技术支持")
         return EXIT_UNUSABLE
+
+
+def say_error(message: str) -> None:
+    try:
+        print(f"evalbook: {terminal_safe(message)}", file=sys.stderr)
+    except (OSError, ValueError):  # stderr gone too: the exit code is all that is left
+        pass
+
+
+class SafeOutput:
+    """stdout for the commands: control characters escaped, and a reader that went away (a closed
+    pipe) ends the report quietly instead of the run; `lost` says it happened."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.lost = False
+
+    def write(self, text: str) -> int:
+        if self.lost:
+            return len(text)
+        try:
+            return self._stream.write(terminal_lines(text))
+        except (BrokenPipeError, ConnectionResetError, OSError, ValueError):
+            self._gone()
+            return len(text)
+
+    def flush(self) -> None:
+        if self.lost:
+            return
+        try:
+            self._stream.flush()
+        except (BrokenPipeError, ConnectionResetError, OSError, ValueError):
+            self._gone()
+
+    def _gone(self) -> None:
+        self.lost = True
+        # what is still buffered would fail again when Python exits: send it nowhere instead
+        try:
+            fd = self._stream.fileno()
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+        except (AttributeError, OSError, ValueError):
+            pass
+
+    def isatty(self) -> bool:
+        try:
+            return self._stream.isatty()
+        except (AttributeError, ValueError, OSError):
+            return False
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def _dispatch(args) -> int:
@@ -103,10 +180,15 @@ def _dispatch(args) -> int:
 
 
 def cmd_score(args) -> int:
+    from .adapters.package import check_target_name, write_lock
     from .adapters.xlsx import XlsxBook
     from .workbook.service import exit_code, score_book
 
-    with XlsxBook(args.book) as book:
+    if args.output:
+        check_target_name(Path(args.output))
+    # held from the read to the replace: a second evalbook on this file waits, then scores the
+    # file as the first one saved it, so neither run's result is lost
+    with write_lock(Path(args.output or args.book), required=False), XlsxBook(args.book) as book:
         evaluation = score_book(book)
         target = book.save(args.output)
     _report(evaluation, args.json, written=target)
@@ -126,7 +208,9 @@ def cmd_check(args) -> int:
 def cmd_new(args) -> int:
     from .build.template import build_template_bytes
 
-    target = Path(args.output)
+    from .adapters.package import check_target_name
+
+    target = check_target_name(Path(args.output))
     if target.exists() and not args.force:
         raise EvalbookError(f"文件“{target.name}”已存在；如需覆盖请加 --force")
     framework = framework_commands.framework_for_new(args.framework)  # checked whole before anything is written
@@ -137,8 +221,12 @@ def cmd_new(args) -> int:
 
 def cmd_add_fund(args) -> int:
     from evalbook.adapters.add_fund import add_fund_to_file
+    from evalbook.adapters.package import check_target_name, write_lock
 
-    n = add_fund_to_file(args.book, args.output)
+    if args.output:
+        check_target_name(Path(args.output))
+    with write_lock(Path(args.output or args.book), required=False):  # see cmd_score
+        n = add_fund_to_file(args.book, args.output)
     print(f"已新增“专项资金自评表{n}”（定义名称 专项{n}_…）：{args.output or args.book}")
     return EXIT_OK
 

@@ -212,7 +212,7 @@ def linked_folder(tmp_path):
 REASONS = {
     "部门/外面.xlsx": "是指向所选文件夹以外的文件的链接",
     "部门/失效.xlsx": "指向的文件已不存在",
-    "部门/管道.xlsx": "不是普通文件",
+    "部门/管道.xlsx": "是命名管道（FIFO），不是工作簿文件",
     "部门/自己.xlsx": "循环指向自身",
 }
 
@@ -244,7 +244,7 @@ def test_discovery_never_opens_a_pipe(linked_folder, monkeypatch):
     assert not [f for f in opened if "管道" in f]
     pipe = next(t for t in tasks if t.name == "部门/管道.xlsx")
     result = batch.score_file(pipe)
-    assert not result["ok"] and "不是普通文件" in result["reason"]
+    assert not result["ok"] and "命名管道" in result["reason"]
     assert not [f for f in opened if "管道" in f]
 
 
@@ -259,7 +259,7 @@ def test_a_pipe_named_on_the_command_line_does_not_hang_the_batch(tmp_path):
     assert done.returncode == 2, done.stderr
     assert "共2个文件：已评分1个，无法读取1个" in done.stdout
     (failed,) = dicts(tmp_path / "汇总.xlsx", "无法读取")
-    assert failed["文件"] == "管道.xlsx" and "不是普通文件" in failed["原因"]
+    assert failed["文件"] == "管道.xlsx" and "命名管道" in failed["原因"]
 
 
 def test_a_link_named_on_the_command_line_is_followed_or_reported(tmp_path, capsys):

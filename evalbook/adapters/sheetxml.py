@@ -12,10 +12,12 @@ import re
 from decimal import Decimal
 from fractions import Fraction
 from html import escape, unescape
-from typing import Callable, Iterable, Mapping
+from typing import BinaryIO, Callable, Iterable, Mapping, NamedTuple
 
 from evalbook.core.findings import column_letter as column_letters
 from evalbook.core.numbers import ExcelError, UnreadableCell
+from . import limits as L
+from .xmlparse import XmlTooBig, iter_limited
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -206,12 +208,13 @@ def covered_by_merge(rng: tuple[int, int, int, int]) -> UnreadableCell:
 def shared_strings(root) -> list[str]:
     if root is None:
         return []
-    found = []
-    for si in root.findall(f"{_M}si"):
-        # the phonetic guide (rPh) is reading help, not text the accountant typed
-        phonetic = {id(t) for rph in si.findall(f"{_M}rPh") for t in rph.iter(f"{_M}t")}
-        found.append(excel_unescape("".join(t.text or "" for t in si.iter(f"{_M}t") if id(t) not in phonetic)))
-    return found
+    return [_si_text(si) for si in root.findall(f"{_M}si")]
+
+
+def _si_text(si) -> str:
+    # the phonetic guide (rPh) is reading help, not text the accountant typed
+    phonetic = {id(t) for rph in si.findall(f"{_M}rPh") for t in rph.iter(f"{_M}t")}
+    return excel_unescape("".join(t.text or "" for t in si.iter(f"{_M}t") if id(t) not in phonetic))
 
 
 def excel_serial_to_datetime(serial: float) -> dt.datetime:
@@ -296,6 +299,113 @@ def _cell_value(c, strings: list[str], dates: set[int]) -> object:
     if number.is_integer() and "." not in text and "E" not in text.upper() and "N" not in text.upper():
         return int(number)
     return number
+
+
+# ---- streamed reading: only values are kept, within the documented limits ------------------------
+
+class SheetContent(NamedTuple):
+    """What evalbook needs from a worksheet it does not parse as a tree."""
+    values: dict  # cell reference → Python value
+    merges: list  # (first column, first row, last column, last row)
+    protected: bool
+
+
+_SHEET_DATA, _ROW_TAG, _CELL_TAG = f"{_M}sheetData", f"{_M}row", f"{_M}c"
+_MERGE_CELLS, _MERGE_CELL, _PROTECTION, _SI = f"{_M}mergeCells", f"{_M}mergeCell", f"{_M}sheetProtection", f"{_M}si"
+
+
+def read_sheet_stream(source: BinaryIO, strings: list[str], dates: set[int]) -> SheetContent:
+    """One worksheet read from a stream of its XML: each row's values are taken and the row thrown
+    away, so memory holds values, not elements.  XmlTooBig (naming the limit) past
+    MAX_SHEET_ROWS rows, MAX_SHEET_CELLS cells, MAX_SHEET_ELEMENTS elements in all,
+    MAX_XML_ELEMENTS held at once or MAX_XML_DEPTH levels; XmlRefused if it is not safe XML."""
+    values: dict = {}
+    merges: list = []
+    protected = False
+    root = data = None
+    rows = cells = held = 0
+    row_number = 0
+    for event, element, depth in iter_limited(source, L.MAX_XML_DEPTH, L.MAX_SHEET_ELEMENTS):
+        if event == "start":
+            held += 1
+            if held > L.MAX_XML_ELEMENTS:
+                raise XmlTooBig(f"中一行（或一个区域）的元素超过{L.MAX_XML_ELEMENTS}个（evalbook读取工作表的上限）")
+            if depth == 1:
+                root = element
+            elif depth == 2 and element.tag == _SHEET_DATA:
+                data = element
+            continue
+        if depth == 3 and element.tag == _ROW_TAG and data is not None:
+            rows += 1
+            if rows > L.MAX_SHEET_ROWS:
+                raise XmlTooBig(f"中的数据超过{L.MAX_SHEET_ROWS}行（evalbook读取工作表的上限）")
+            r = element.get("r")
+            row_number = int(r) if r and r.isdigit() and 0 < int(r) <= MAX_ROW else row_number + 1
+            column = 0
+            for c in element:
+                if c.tag != _CELL_TAG:
+                    continue
+                cells += 1
+                if cells > L.MAX_SHEET_CELLS:
+                    raise XmlTooBig(f"中的单元格超过{L.MAX_SHEET_CELLS}个（evalbook读取工作表的上限）")
+                try:
+                    letters, number = split_ref(c.get("r"))
+                    column = column_index(letters)
+                    ref = f"{letters}{number}"
+                except ValueError:  # references may be left out: each cell follows the previous one
+                    column += 1
+                    if column > MAX_COLUMN:
+                        continue
+                    ref = f"{column_letters(column)}{row_number}"
+                values[ref] = _cell_value(c, strings, dates)
+            element.clear()
+            del data[:]
+            held = 0
+        elif depth == 2:
+            if element.tag == _MERGE_CELLS:
+                for merge in element.iter(_MERGE_CELL):
+                    try:
+                        merges.append(split_range(merge.get("ref", "")))
+                    except ValueError:
+                        continue
+            elif element.tag == _PROTECTION:
+                protected = element.get("sheet", "0").strip().lower() in ("1", "true")
+            elif element is data:
+                data = None
+            element.clear()
+            del root[:]
+            held = 0
+    return SheetContent(values, merges, protected)
+
+
+def shared_strings_stream(source: BinaryIO) -> list[str]:
+    """The shared-strings table read from a stream, one string at a time; XmlTooBig past
+    MAX_SHARED_STRINGS strings or MAX_SHARED_CHARS characters (or the element limits)."""
+    found: list[str] = []
+    root = None
+    chars = held = 0
+    for event, element, depth in iter_limited(source, L.MAX_XML_DEPTH, L.MAX_SHARED_ELEMENTS):
+        if event == "start":
+            held += 1
+            if held > L.MAX_XML_ELEMENTS:
+                raise XmlTooBig(f"中一个字符串的元素超过{L.MAX_XML_ELEMENTS}个（evalbook读取共享字符串的上限）")
+            if depth == 1:
+                root = element
+            continue
+        if depth != 2:
+            continue
+        if element.tag == _SI:
+            text = _si_text(element)
+            found.append(text)
+            chars += len(text)
+            if len(found) > L.MAX_SHARED_STRINGS:
+                raise XmlTooBig(f"中的字符串超过{L.MAX_SHARED_STRINGS}个（evalbook读取共享字符串的上限）")
+            if chars > L.MAX_SHARED_CHARS:
+                raise XmlTooBig(f"中的文字超过{L.MAX_SHARED_CHARS}个字符（evalbook读取共享字符串的上限）")
+        element.clear()
+        del root[:]
+        held = 0
+    return found
 
 
 # ---- patching ---------------------------------------------------------------------------------

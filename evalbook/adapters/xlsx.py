@@ -22,7 +22,8 @@ from evalbook.core.numbers import ExcelError, quote
 from evalbook.core.textsafe import FORMULA_STARTS
 from . import sheetxml as X
 from evalbook.core.errors import WorkbookUnusable
-from .package import Package, atomic_write
+from .package import Package, TargetChanged, atomic_write, changed_message, decode_xml, encode_xml
+from .xmlparse import XmlDeclaresDtd, XmlRefused, XmlTooBig
 
 _M = "{%s}" % X.MAIN_NS
 _R = "{%s}" % X.REL_NS
@@ -39,11 +40,10 @@ def _shown(text: str, limit: int = 40) -> str:
 
 def _decode(data: bytes) -> tuple[str, str]:
     """XML bytes → (text, codec to write it back with): Excel writes UTF-8, others may not."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data.decode("utf-8-sig"), "utf-8-sig"
-    return data.decode("utf-8"), "utf-8"
+    try:
+        return decode_xml(data)
+    except (LookupError, ValueError) as exc:  # an encoding no Excel writes
+        raise UnicodeError(str(exc)) from None
 
 
 class XlsxBook:
@@ -70,7 +70,7 @@ class XlsxBook:
         self._strings: list[str] | None = None
         self._dates: set[int] | None = None
         self._unlocked: set[int] | None = None
-        self._sheet_values: dict[str, dict] = {}
+        self._sheet_values: dict[str, X.SheetContent] = {}
         self._patches: dict[str, X.SheetPatch] = {}
         self._codecs: dict[str, str] = {}
         self._styles_patch: X.StylesPatch | None = None
@@ -213,23 +213,37 @@ class XlsxBook:
         part = self.styles_part
         return self.package.xml(part) if part and self.package.has(part) else None
 
-    def _sheet_root(self, sheet: str):
-        return self.package.xml(self.sheet_parts[sheet])
-
-    def _values(self, sheet: str) -> dict:
+    def _sheet(self, sheet: str) -> X.SheetContent:
+        """A sheet's values and merges, streamed once (the sheet is never held as a tree)."""
         if sheet not in self._sheet_values:
             if self._strings is None:
                 self._strings = self._load_strings()
                 self._dates = X.date_styles(self._styles_root())
-            self._sheet_values[sheet] = X.read_cells(self._sheet_root(sheet), self._strings, self._dates)
+            part = self.sheet_parts[sheet]
+            try:
+                with self.package.open_part(part) as fh:
+                    self._sheet_values[sheet] = X.read_sheet_stream(fh, self._strings, self._dates)
+            except XmlRefused as exc:
+                raise self._refused(exc, f"的工作表{_shown(sheet)}") from None
         return self._sheet_values[sheet]
+
+    def _refused(self, exc: XmlRefused, where: str) -> WorkbookUnusable:
+        book = self.path.name
+        if isinstance(exc, XmlTooBig):
+            return WorkbookUnusable(f"工作簿“{book}”{where}{exc}，不像部门填报的工作簿，已拒绝处理")
+        if isinstance(exc, XmlDeclaresDtd):
+            return WorkbookUnusable(f"工作簿“{book}”{where}{exc}，已拒绝处理")
+        return WorkbookUnusable(f"工作簿“{book}”{where}不是有效的XML，文件已损坏；请重新获取原文件")
+
+    def _values(self, sheet: str) -> dict:
+        return self._sheet(sheet).values
 
     def _merges(self, sheet: str) -> list[tuple[int, int, int, int]]:
         if sheet not in self._merge_cache:
             if sheet in self._patches:  # merges are never edited: the patch's text is enough
                 self._merge_cache[sheet] = X.merged_ranges_text(self._patches[sheet].xml)
             else:
-                self._merge_cache[sheet] = X.merged_ranges(self._sheet_root(sheet))
+                self._merge_cache[sheet] = self._sheet(sheet).merges
         return self._merge_cache[sheet]
 
     def _load_strings(self) -> list[str]:
@@ -237,7 +251,11 @@ class XlsxBook:
         if part is None:
             return []
         # a shared-strings relationship without its part: every text cell would read wrong
-        return X.shared_strings(self.package.xml(part))
+        try:
+            with self.package.open_part(part) as fh:
+                return X.shared_strings_stream(fh)
+        except XmlRefused as exc:
+            raise self._refused(exc, "的共享字符串表") from None
 
     def read_values(self, names: Iterable[str]) -> dict[str, object]:
         found = {}
@@ -272,7 +290,7 @@ class XlsxBook:
     def _patch(self, sheet: str) -> X.SheetPatch:
         if sheet not in self._patches:
             part = self.sheet_parts[sheet]
-            self._sheet_root(sheet)  # a sheet we write back must be well-formed, safe XML
+            self._sheet(sheet)  # a sheet we write back must be well-formed, safe XML, within limits
             try:
                 text, codec = _decode(self.package.read(part))
                 self._patches[sheet] = X.SheetPatch(text)
@@ -418,12 +436,14 @@ class XlsxBook:
         return False
 
     def _source_changed(self) -> bool:
+        """A quick look (identity only) before anything is written; the full check of identity
+        and bytes is made again just before the replace."""
         try:
             now = os.stat(self.path)
         except OSError:
             return True
-        then = self.package.stat
-        return (now.st_size, now.st_mtime_ns, now.st_ino) != (then.st_size, then.st_mtime_ns, then.st_ino)
+        then = self.package.fingerprint
+        return (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) != then[:4]
 
     def put_part(self, name: str, data: bytes) -> None:
         """A whole package part to write on save: replaces an existing part or adds a new one
@@ -434,8 +454,8 @@ class XlsxBook:
         target = Path(target) if target is not None else self.path
         same = _same_file(target, self.path)
         if same and self._source_changed():
-            raise WorkbookUnusable(
-                f"文件“{self.path.name}”在评分过程中被其他程序修改或替换了，为免覆盖这些修改，本次没有写入；请重新运行")
+            raise TargetChanged(changed_message(self.path.name))
+        expect = self.package.fingerprint if same else None  # the file as read, not as it is now
         cache: dict[str, bytes] = {}
 
         def read(part: str) -> bytes:
@@ -446,13 +466,13 @@ class XlsxBook:
 
         drop_calc_chain = any(p.removed_formula for p in self._patches.values())
         actual = self.package.actual
-        replaced = {actual(self.sheet_parts[s]): p.xml.encode(self._codecs[s]) for s, p in self._patches.items()}
+        replaced = {actual(self.sheet_parts[s]): encode_xml(p.xml, self._codecs[s]) for s, p in self._patches.items()}
         styles = self._styles_patch
         if styles is not None and styles.changed:
-            replaced[actual(self.styles_part)] = styles.xml.encode(self._styles_codec)
+            replaced[actual(self.styles_part)] = encode_xml(styles.xml, self._styles_codec)
         if self._needs_recalc(read):
             text, codec = _decode(read(self.main_part))
-            replaced[actual(self.main_part)] = X.with_full_calc_on_load(text).encode(codec)
+            replaced[actual(self.main_part)] = encode_xml(X.with_full_calc_on_load(text), codec)
         existing = {info.filename for info in self.package.zip.infolist()}
         replaced.update({actual(n): d for n, d in self._parts.items() if actual(n) in existing})
         added = {n: d for n, d in self._parts.items() if actual(n) not in existing}
@@ -492,7 +512,7 @@ class XlsxBook:
             self._reset()
             self._merge_cache = {}
 
-        return atomic_write(target, fill, release_source if same else None)
+        return atomic_write(target, fill, release_source if same else None, expect=expect)
 
     def close(self) -> None:
         if self._package is not None:

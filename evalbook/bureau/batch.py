@@ -11,7 +11,9 @@ nothing could be done at all).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -76,8 +78,8 @@ def run_batch(tasks: list[Task], target: Path, jobs: int, on_result: Callable[[d
     """Score `tasks` and write the summary to `target`; returns the Tally."""
     from evalbook.bureau.summary import Collector, write_summary
 
-    with tempfile.TemporaryDirectory(prefix="evalbook-batch-") as spill:
-        collector = Collector(spill)
+    with spill_folder("evalbook-batch-") as spill:
+        collector = Collector(str(spill))
         try:
             for result in score_all(tasks, jobs):
                 collector.add(result)
@@ -89,6 +91,64 @@ def run_batch(tasks: list[Task], target: Path, jobs: int, on_result: Callable[[d
             return collector.tally
         finally:
             collector.close()
+
+
+# ---- the spill folder -------------------------------------------------------------------------
+
+SPILL_PREFIXES = ("evalbook-batch-", "evalbook-merge-")
+OWNER_FILE = "owner.lock"  # holds the running batch's process id, under an OS lock while it runs
+UNOWNED_SPILL_AGE = 24 * 3600  # a folder without an owner file (older versions) is this old when removed
+
+
+@contextlib.contextmanager
+def spill_folder(prefix: str):
+    """A private temporary folder for one run, removed at the end; one left by a run that was
+    killed (kill -9, a power cut) is removed by the next run, once its owner is gone."""
+    from evalbook.adapters import filelock
+
+    remove_dead_spills()
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+    try:
+        owner = filelock.try_acquire(folder / OWNER_FILE)
+    except OSError:
+        owner = None
+    try:
+        yield folder
+    finally:
+        if owner is not None:
+            owner.release()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_dead_spills(root: Path | None = None, now: float | None = None) -> list[str]:
+    """Remove the spill folders of runs that no longer exist; returns their names.  A run is alive
+    exactly while it holds the lock on its owner file (the OS drops it when the process dies, so
+    a reused process id cannot keep a folder forever)."""
+    from evalbook.adapters import filelock
+
+    root = Path(root or tempfile.gettempdir())
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            if not entry.name.startswith(SPILL_PREFIXES) or not entry.is_dir(follow_symlinks=False):
+                continue
+            owner = Path(entry.path) / OWNER_FILE
+            if os.path.lexists(owner):
+                if not filelock.remove_if_unowned(owner):
+                    continue  # still running (or not ours to look into)
+            elif now - entry.stat(follow_symlinks=False).st_mtime < UNOWNED_SPILL_AGE:
+                continue  # just being created, or an older version's run: give it time
+            shutil.rmtree(entry.path, ignore_errors=True)
+            if not os.path.lexists(entry.path):
+                removed.append(entry.name)
+        except OSError:
+            continue
+    return removed
 
 
 # ---- finding the files ------------------------------------------------------------------------

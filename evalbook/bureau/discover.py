@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
+from evalbook.adapters.package import check_target_name, non_regular_kind
 from evalbook.core.errors import WorkbookUnusable
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")  # .xls is listed so an old-format file is reported, not missed
@@ -24,7 +25,7 @@ class Task(NamedTuple):
 
 def check_output(output: str) -> Path:
     """The output's name and folder make sense (before any file is read)."""
-    target = Path(output)
+    target = check_target_name(Path(output))
     if target.suffix.lower() != ".xlsx":
         raise WorkbookUnusable(f"汇总结果请保存为.xlsx文件（而不是“{target.name}”）")
     if target.is_dir():
@@ -91,8 +92,9 @@ def unopenable(path: Path, root: str | None = None) -> str | None:
         info = path.stat()
     except OSError as exc:
         return f"无法读取“{name}”（{describe_os_error(exc)}）"
-    if not stat.S_ISREG(info.st_mode):
-        return f"“{name}”不是普通文件（可能是管道、设备或文件夹），已跳过，未读取"
+    kind = non_regular_kind(info.st_mode)
+    if kind is not None:
+        return f"“{name}”是{kind}，不是工作簿文件，已跳过，未读取"
     return None
 
 

@@ -40,6 +40,14 @@ def terminal_safe(text: object) -> str:
     return str(text).translate(_TERMINAL_TABLE)
 
 
+_LINES_TABLE = {code: text for code, text in _TERMINAL_TABLE.items() if code not in (0x09, 0x0A)}
+
+
+def terminal_lines(text: object) -> str:
+    """As `terminal_safe`, but a report's own tabs and line breaks are kept."""
+    return str(text).translate(_LINES_TABLE)
+
+
 def json_terminal_safe(document: str) -> str:
     """JSON text with the same characters as \\u escapes: still valid JSON meaning exactly the same
     (outside strings JSON holds none of them; whitespace between tokens is only space and newline,
