@@ -99,25 +99,25 @@ def run_batch(folder: Path, output: Path) -> dict:
 
 
 def _needed_sheets(path: Path) -> set[str]:
-    from evalbook import contract as C
+    from evalbook.workbook import contract as C
     from evalbook.adapters.xlsx import XlsxBook
 
     with XlsxBook(path) as book:
-        return {book.locate(n).sheet for n in C.REQUIRED_NAMES if book.locate(n) is not None} | \
+        return {book.locate(n).sheet for n in C.contract_for().required_names if book.locate(n) is not None} | \
             {s for s in book.sheet_parts if s.startswith("专项资金自评表")}
 
 
 def read_xlsxbook(path: Path) -> None:
-    from evalbook import contract as C
+    from evalbook.workbook import contract as C
     from evalbook.adapters.xlsx import XlsxBook
 
     with XlsxBook(path) as book:
-        book.read_values(C.INPUT_NAMES)
+        book.read_values(C.contract_for().input_names)
         book.read_range(C.RULES_TABLE)
 
 
 def read_xlsxbook_scored(path: Path) -> None:
-    from evalbook.batch import Task, score_file
+    from evalbook.bureau.batch import Task, score_file
 
     assert score_file(Task(str(path), path.name))["ok"]
 

@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from evalbook import catalogue  # noqa: E402
+from evalbook.department.framework import seed_framework  # noqa: E402
+from evalbook.department.framework import seed_framework
 
 PER_FOLDER = 100
 COUNTIES = ("衡山县", "衡东县", "衡阳县", "祁东县", "常宁市", "耒阳市", "衡南县", "南岳区", "珠晖区", "蒸湘区")
@@ -107,7 +108,7 @@ def department_values(rng: random.Random, index: int) -> tuple[dict, str]:
     v["行政效能"] = rng.choice(("好", "好", "好", "一般", "差"))
     v["满意度"] = round(rng.uniform(0.65, 0.99), 4)
     if rng.random() < 0.5:
-        for ind in catalogue.INDICATORS:
+        for ind in seed_framework().indicators:
             v[f"自评_{ind.key}"] = ind.weight if rng.random() < 0.8 else round(ind.weight * rng.uniform(0.4, 1), 1)
 
     roll = rng.random()

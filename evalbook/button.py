@@ -2,16 +2,23 @@
 
 Each function finds the workbook that called it, runs the same service as `evalbook score`, and
 tells the accountant what happened in the workbook itself (status cell, 校验结果) or in a message
-box when the workbook cannot be used at all.
+box when the workbook cannot be used at all.  Whatever goes wrong, the accountant sees one
+Chinese sentence, never a Python traceback: workbooks in departments' hands call these by name
+(`evalbook.button.score()`), so this module keeps its name and its functions.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+
 import xlwings as xw
 
-from . import service
-from .adapters.base import WorkbookUnusable
-from .adapters.live import LiveBook
+from evalbook.core.errors import EvalbookError
+from evalbook.workbook import contract as C
+from evalbook.workbook import service
+from evalbook.adapters.add_fund import add_fund_to_live
+from evalbook.adapters.live import LiveBook
 
 TITLE = "绩效评价"
 
@@ -28,41 +35,64 @@ HELP_TEXT = (
 def _alert(book, message: str) -> None:
     try:
         book.app.alert(message, title=TITLE)
-    except Exception:  # no alert on this platform: the message still goes to the status cell
+    except Exception:  # noqa: BLE001 - no alert on this platform: the status cell still says it
         pass
 
 
-def score() -> None:
+def _status(book, message: str) -> None:
+    """The same sentence in the workbook's 校验状态 cell, where it stays after the box is closed."""
+    try:
+        book.names[C.STATUS].refers_to_range.value = message
+    except Exception:  # noqa: BLE001 - a workbook without the cell has only the message box
+        pass
+
+
+def _button(action: str):
+    """Every button: a refusal or an unexpected failure becomes an alert and a status line."""
+
+    def wrap(f):
+        @functools.wraps(f)
+        def run() -> None:
+            live = xw.Book.caller()
+            try:
+                f(live)
+            except EvalbookError as exc:
+                message = f"无法{action}：{exc}"
+                _alert(live, message)
+                _status(live, message)
+            except Exception as exc:  # noqa: BLE001 - an accountant must never see a traceback
+                if os.environ.get("EVALBOOK_DEBUG"):
+                    raise
+                message = (f"{action}时发生意外错误（{type(exc).__name__}），工作簿中已填写的数据未被改动；"
+                           f"请保存后把该文件发给技术支持")
+                _alert(live, message)
+                _status(live, message)
+
+        del run.__wrapped__  # RunPython calls these without arguments; so must their signature say
+        return run
+
+    return wrap
+
+
+@_button("校验")
+def score(live) -> None:
     """校验并评分."""
-    live = xw.Book.caller()
-    try:
-        book = LiveBook(live)
-        service.score_book(book)
-    except WorkbookUnusable as exc:
-        _alert(live, f"无法校验：{exc}")
+    service.score_book(LiveBook(live))
 
 
-def clear() -> None:
+@_button("清除")
+def clear(live) -> None:
     """清除标记: empties 校验结果, which switches every red mark off; data cells are untouched."""
-    live = xw.Book.caller()
-    try:
-        service.clear_marks(LiveBook(live))
-    except WorkbookUnusable as exc:
-        _alert(live, f"无法清除：{exc}")
+    service.clear_marks(LiveBook(live))
 
 
-def add_fund() -> None:
+@_button("新增专项资金")
+def add_fund(live) -> None:
     """新增专项资金: one more fund sheet, copied from the first."""
-    from .funds.add import add_fund_to_live
-
-    live = xw.Book.caller()
-    try:
-        n = add_fund_to_live(live)
-    except WorkbookUnusable as exc:
-        _alert(live, f"无法新增专项资金：{exc}")
-        return
+    n = add_fund_to_live(live)
     _alert(live, f"已新增“专项资金自评表{n}”，请填写后点击“校验并评分”。")
 
 
-def show_help() -> None:
-    _alert(xw.Book.caller(), HELP_TEXT)
+@_button("显示使用说明")
+def show_help(live) -> None:
+    _alert(live, HELP_TEXT)

@@ -12,9 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-from .adapters.base import WorkbookUnusable
-
-EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+from evalbook import framework_commands
+from evalbook.bureau import batch
+from evalbook.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, EvalbookError, FrameworkInvalid
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,26 +40,27 @@ def build_parser() -> argparse.ArgumentParser:
     new = sub.add_parser("new", help="生成一份新的空白模板")
     new.add_argument("output", help="新文件路径（.xlsm）")
     new.add_argument("--force", action="store_true", help="目标已存在时覆盖")
+    new.add_argument("--framework", metavar="框架.xlsx", help="按此指标框架生成模板（默认为内置的衡山县2020框架）")
 
     add = sub.add_parser("add-fund", help="新增一张专项资金自评表（复制第一张的格式，内容为空）")
     add.add_argument("book")
     add.add_argument("-o", "--output", help="另存为此文件（默认写回原文件）")
 
-    for name, handler in _extra_commands().items():
-        handler(sub)
+    framework_commands.register(sub)
+    batch.register(sub)
+    merge = sub.add_parser(
+        "merge", help="合并多份批量汇总表（如各县分别运行batch的结果），重新排名",
+        description="把多份由 evalbook batch 生成的汇总表合并为一份，重新排名并重算图表。")
+    merge.add_argument("inputs", nargs="+", metavar="汇总表", help="evalbook batch 生成的汇总表，或其所在文件夹")
+    merge.add_argument("-o", "--output", required=True, metavar="合并汇总.xlsx", help="合并结果保存为此文件（.xlsx）")
+    merge.set_defaults(handler=_cmd_merge)
     return parser
 
 
-def _extra_commands() -> dict:
-    """Commands that live in their own modules register here."""
-    found = {}
-    try:
-        from . import batch
-    except ImportError:
-        batch = None
-    if batch is not None and hasattr(batch, "register"):
-        found["batch"] = batch.register
-    return found
+def _cmd_merge(args) -> int:
+    from .bureau.merge import cmd_merge  # openpyxl is needed only here, not by `evalbook score`
+
+    return cmd_merge(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,12 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args) if hasattr(args, "handler") else _dispatch(args)
-    except WorkbookUnusable as exc:
+    except FrameworkInvalid as exc:
+        framework_commands.print_problems(exc)
+        return EXIT_UNUSABLE
+    except EvalbookError as exc:
         print(f"evalbook: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
         print("evalbook: 已中断，文件未被改动", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # a bug of ours must still not show a traceback to an accountant
         if os.environ.get("EVALBOOK_DEBUG"):
             raise
@@ -100,7 +104,7 @@ def _dispatch(args) -> int:
 
 def cmd_score(args) -> int:
     from .adapters.xlsx import XlsxBook
-    from .service import exit_code, score_book
+    from .workbook.service import exit_code, score_book
 
     with XlsxBook(args.book) as book:
         evaluation = score_book(book)
@@ -111,7 +115,7 @@ def cmd_score(args) -> int:
 
 def cmd_check(args) -> int:
     from .adapters.xlsx import XlsxBook
-    from .service import exit_code, read_evaluation
+    from .workbook.service import exit_code, read_evaluation
 
     with XlsxBook(args.book) as book:
         evaluation = read_evaluation(book)
@@ -124,14 +128,15 @@ def cmd_new(args) -> int:
 
     target = Path(args.output)
     if target.exists() and not args.force:
-        raise WorkbookUnusable(f"文件“{target.name}”已存在；如需覆盖请加 --force")
-    write_atomically(target, build_template_bytes())
+        raise EvalbookError(f"文件“{target.name}”已存在；如需覆盖请加 --force")
+    framework = framework_commands.framework_for_new(args.framework)  # checked whole before anything is written
+    write_atomically(target, build_template_bytes(framework=framework))
     print(f"已生成空白模板：{target}")
     return EXIT_OK
 
 
 def cmd_add_fund(args) -> int:
-    from .funds.add import add_fund_to_file
+    from evalbook.adapters.add_fund import add_fund_to_file
 
     n = add_fund_to_file(args.book, args.output)
     print(f"已新增“专项资金自评表{n}”（定义名称 专项{n}_…）：{args.output or args.book}")
@@ -145,13 +150,15 @@ def write_atomically(target: Path, data: bytes) -> Path:
 
 
 def _report(evaluation, as_json: bool, written) -> None:
-    from .textsafe import json_terminal_safe, terminal_safe as t
+    from evalbook.core.textsafe import json_terminal_safe, terminal_safe as t
 
     if as_json:
-        document = json.dumps(evaluation.as_dict(), ensure_ascii=False, indent=1)
+        from .workbook.serialise import evaluation_json
+
+        document = json.dumps(evaluation_json(evaluation), ensure_ascii=False, indent=1)
         sys.stdout.write(json_terminal_safe(document) + "\n")
         return
-    from .numbers import fmt_score
+    from evalbook.core.numbers import fmt_score
 
     # every value below may hold a department's text: shown escaped, never obeyed by the terminal
     unit = evaluation.unit or "（未填报单位）"

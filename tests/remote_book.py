@@ -13,7 +13,7 @@ import xlwings as xw
 
 from evalbook.adapters import sheetxml as X
 from evalbook.adapters.xlsx import XlsxBook
-from evalbook.numbers import ExcelError, UnreadableCell
+from evalbook.core.numbers import ExcelError, UnreadableCell
 
 
 def _json_value(value):

@@ -28,8 +28,8 @@ from evalbook.adapters.sheet_copy import rename_sheet_refs
 from evalbook.adapters.xlsx import XlsxBook
 from evalbook.cli import main
 from evalbook.funds import names as N
-from evalbook.funds import add as fund_add
-from evalbook.funds import service as fund_service
+from evalbook.adapters import add_fund as fund_add
+from evalbook.workbook import funds_io as fund_service
 from tests.conftest import TEMPLATE, libreoffice_unavailable
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

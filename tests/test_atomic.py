@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from evalbook import contract as C
+from evalbook.workbook import contract as C
 from evalbook.adapters import package as P
-from evalbook.adapters.base import WorkbookUnusable
+from evalbook.core.errors import WorkbookUnusable
 from evalbook.adapters.xlsx import XlsxBook
 from evalbook.cli import main
 from tests.conftest import EXAMPLE, ROOT

@@ -17,7 +17,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from evalbook import batch, catalogue
+from evalbook.bureau import batch
+from evalbook.department.framework import seed_framework
 from evalbook.adapters.xlsx import XlsxBook
 from evalbook.build.sheets import workbook_bytes
 from evalbook.cli import main
@@ -41,7 +42,7 @@ FULL = {
     "行政效能": "好",  # → 6
     "满意度": 0.95,  # ≥ 90% → 6
 }
-FULL_SCORES = dict(zip(catalogue.KEYS, (5, 5, 5, 5, 5, 5, 8, 7, 6, 8, 6, 5, 8, 10, 6, 6)))
+FULL_SCORES = dict(zip(seed_framework().keys, (5, 5, 5, 5, 5, 5, 8, 7, 6, 8, 6, 5, 8, 10, 6, 6)))
 
 # file → (填报单位, changes to FULL)
 DEPARTMENTS = {
@@ -213,7 +214,7 @@ def test_findings_and_unreadable_files_are_listed(scored):
     assert got == {("部门/庚.xlsx", "庚局", "错误"), ("部门/壬.xlsx", "壬局", "错误"), ("部门/乙.xlsx", "乙局", "提示")}
     assert len(findings) == 3
     sangong = next(f for f in findings if f["文件"] == "部门/壬.xlsx")
-    assert sangong["工作表"] == "基础数据表" and sangong["单元格"] and "公务用车经费+出国经费+公务接待" in sangong["说明"]
+    assert sangong["工作表"] == "基础数据表" and sangong["单元格"] and "公务用车经费_本年预算+出国经费_本年预算+公务接待_本年预算" in sangong["说明"]
     hint = next(f for f in findings if f["文件"] == "部门/乙.xlsx")
     assert "自评8分" in hint["说明"] and "应得3分" in hint["说明"]
 
@@ -562,7 +563,7 @@ def test_a_worker_that_dies_skips_only_its_file(monkeypatch, tmp_path):
     """A worker killed outright (as the OOM killer would) must not hang or stop the batch."""
     import os
 
-    from evalbook import batch
+    from evalbook.bureau import batch
 
     real = batch.score_file
 

@@ -19,7 +19,8 @@ import openpyxl
 import pytest
 from defusedxml import ElementTree as ET
 
-from evalbook import batch, catalogue
+from evalbook.bureau import batch
+from evalbook.department.framework import seed_framework
 from evalbook.adapters.xlsx import XlsxBook
 from evalbook.build.sheets import workbook_bytes
 from evalbook.cli import main
@@ -52,7 +53,7 @@ def dicts(path, title):
 
 def rate_rows(path):
     """图表's rate table as {指标: (计分单位数, 平均得分率)}."""
-    table = rows(path, "图表")[2:2 + len(catalogue.KEYS)]
+    table = rows(path, "图表")[2:2 + len(seed_framework().keys)]
     return {r[0]: (r[2], r[3] if len(r) > 3 else None) for r in table}
 
 
@@ -93,8 +94,8 @@ def test_merge_of_a_blank_template_summary(tmp_path, capsys):
     assert (row["文件"], row["单位名称"], row["总分"], row["排名"]) == ("空白/a.xlsm", "（未填报单位）", "待补充", None)
     # a blank 楼堂馆所 means "no project", full marks; every other indicator has no scored department
     building = {"楼堂馆所面积控制率", "楼堂馆所投资控制率"}
-    assert building <= set(catalogue.KEYS)
-    assert rate_rows(merged) == {k: (1, 1) if k in building else (0, None) for k in catalogue.KEYS}
+    assert building <= set(seed_framework().keys)
+    assert rate_rows(merged) == {k: (1, 1) if k in building else (0, None) for k in seed_framework().keys}
 
 
 def test_merge_of_a_summary_where_every_file_was_unreadable(tmp_path, capsys):
@@ -108,7 +109,7 @@ def test_merge_of_a_summary_where_every_file_was_unreadable(tmp_path, capsys):
     assert code == 2 and "共2个文件：已评分0个，无法读取2个" in out
     assert [r["文件"] for r in dicts(merged, "无法读取")] == ["坏/x.xlsx", "坏/y.xlsx"]
     assert dicts(merged, "汇总") == []
-    assert rate_rows(merged) == {k: (0, None) for k in catalogue.KEYS}
+    assert rate_rows(merged) == {k: (0, None) for k in seed_framework().keys}
 
 
 def test_merge_when_one_department_has_no_satisfaction_figure(tmp_path, capsys):
@@ -124,7 +125,7 @@ def test_merge_when_one_department_has_no_satisfaction_figure(tmp_path, capsys):
     assert (code, err) == (0, "")
     rates = rate_rows(merged)
     assert rates["满意度"] == (1, 1)
-    assert all(rates[k] == (2, 1) for k in catalogue.KEYS if k != "满意度")
+    assert all(rates[k] == (2, 1) for k in seed_framework().keys if k != "满意度")
     assert [(r["文件"], r["总分"]) for r in dicts(merged, "汇总")] == [("东/甲.xlsx", 100), ("西/辛.xlsx", "待补充")]
 
 
@@ -157,7 +158,7 @@ HAND_EDITS = [
 def test_a_hand_edited_part_is_listed_with_its_cell_and_the_rest_merged(two_parts, tmp_path, capsys,
                                                                           sheet, cell, value, words):
     east, west = two_parts
-    assert catalogue.KEYS[0] == "在职人员控制率"
+    assert seed_framework().keys[0] == "在职人员控制率"
     edit(west, sheet, cell, value)
     merged = tmp_path / "合并.xlsx"
     code, out, err = run(capsys, "merge", east, west, "-o", merged)

@@ -11,7 +11,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from evalbook import layout
+from evalbook.workbook import layout
 from evalbook.cli import main
 from tests.conftest import EXAMPLE
 

@@ -6,9 +6,17 @@ from fractions import Fraction as F
 
 import pytest
 
-from evalbook import rules as R
-from evalbook.engine import RulesSource, evaluate
-from evalbook.findings import ERROR, HINT
+from evalbook.core.ruletable import RulesSource as _Source
+from evalbook.department import methods as M
+from evalbook.department import rules as R
+from evalbook.department.engine import evaluate
+from evalbook.department.framework import seed_framework
+from evalbook.workbook.serialise import evaluation_json
+
+
+def RulesSource(rows, first_row=2):
+    return _Source(rows, "评分规则", first_row)
+from evalbook.core.findings import ERROR, HINT
 
 # The seed department, worked out by hand from its 基础数据表 and the assumed figures:
 #   在职 20/21 = 95.24% → 5;  三公变动 (37-36)/36 = 2.78% → 2 steps × 0.8 → 3.4
@@ -54,8 +62,8 @@ def test_missing_input_is_pending_not_zero(seed_values):
     assert e.by_key("预算完成率").score is None
     assert "缺少预算完成率所需的输入" in e.by_key("预算完成率").explanation
     assert e.total is None and e.grade is None
-    assert e.as_dict()["total"] is None
-    assert e.as_dict()["indicators"][2]["score"] is None
+    assert evaluation_json(e)["total"] is None
+    assert evaluation_json(e)["indicators"][2]["score"] is None
 
 
 def test_unreadable_text_is_an_error_quoting_it(seed_values):
@@ -115,7 +123,7 @@ def test_benefit_score_above_weight(seed_values):
 
 
 def test_excel_error_value_in_input(seed_values):
-    from evalbook.numbers import ExcelError
+    from evalbook.core.numbers import ExcelError
 
     seed_values["三公经费_本年预算"] = ExcelError("#DIV/0!")
     e = evaluate(seed_values)
@@ -156,7 +164,7 @@ def test_key_work_score_above_total(seed_values):
 
 
 def rows_with(key, column, value):
-    rows = [list(r) for r in R.DEFAULT_ROWS]
+    rows = [list(r) for r in seed_framework().rule_rows()]
     row = next(r for r in rows if r[0] == key)
     row[R.COLUMNS.index(column)] = value
     return [tuple(r) for r in rows]
@@ -178,14 +186,14 @@ def test_malformed_rule_row_is_not_replaced_by_default(seed_values):
 
 
 def test_rule_method_must_suit_indicator(seed_values):
-    rows = rows_with("管理制度健全性", "计分方法", R.OVER)
+    rows = rows_with("管理制度健全性", "计分方法", M.OVER)
     e = evaluate(seed_values, rules_source=RulesSource(rows))
     assert e.by_key("管理制度健全性").score is None
     assert any("不适用于本指标" in m for m in messages(e, ERROR))
 
 
 def test_missing_and_duplicate_rule_rows(seed_values):
-    rows = [r for r in R.DEFAULT_ROWS if r[0] != "满意度"] + [R.DEFAULT_ROWS[0]]
+    rows = [r for r in seed_framework().rule_rows() if r[0] != "满意度"] + [seed_framework().rule_rows()[0]]
     e = evaluate(seed_values, rules_source=RulesSource(rows))
     assert e.by_key("满意度").score is None
     assert e.by_key("在职人员控制率").score is None
@@ -201,7 +209,7 @@ def test_weights_not_summing_to_100_is_a_hint(seed_values):
 
 
 def test_json_shape(seed_values):
-    d = evaluate(seed_values).as_dict()
+    d = evaluation_json(evaluate(seed_values))
     assert set(d) >= {"indicators", "total", "grade", "issues"}
     first = d["indicators"][6]
     assert first["key"] == "公用经费控制率" and first["weight"] == 8 and first["score"] == 0

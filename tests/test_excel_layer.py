@@ -23,7 +23,7 @@ import olefile
 import pytest
 from oletools.olevba import VBA_Parser
 
-from evalbook import layout
+from evalbook.workbook import layout
 from tests.conftest import SYSTEM_PYTHON, libreoffice_unavailable
 from evalbook.build import template, vba
 from evalbook.build.ovba import decompress, module_source, module_source_without_attributes

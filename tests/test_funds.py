@@ -6,7 +6,7 @@ from fractions import Fraction as F
 
 import pytest
 
-from evalbook.findings import CellRef
+from evalbook.core.findings import CellRef
 from evalbook.funds import (
     FundInput, evaluate_fund, evaluate_funds, fund_input_names, fund_names, fund_output_names, summary_names,
 )
@@ -163,7 +163,9 @@ def test_outputs_follow_the_names(report):
 
 
 def test_as_dict_is_plain(report):
-    data = report.results[0].as_dict()
+    from evalbook.workbook.serialise import fund_json
+
+    data = fund_json(report.results[0])
     assert data["total"] == 96.71 and data["grade"] == "优"
     assert data["indicators"][0]["score"] == 6.25
 

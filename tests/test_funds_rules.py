@@ -6,7 +6,12 @@ from fractions import Fraction as F
 
 import pytest
 
-from evalbook.funds import DEFAULT_FUND_RULE_ROWS, FundRulesSource, evaluate_fund, evaluate_funds, read_fund_rules
+from evalbook.core.ruletable import RulesSource
+from evalbook.funds import DEFAULT_FUND_RULE_ROWS, evaluate_fund, evaluate_funds, read_fund_rules
+
+
+def FundRulesSource(rows, first_row=2):
+    return RulesSource(rows, "评分规则", first_row)
 from evalbook.funds.rules import FUND_GENERAL_NOTES, FUND_RULE_COLUMNS, default_fund_rules, parse_interval
 
 from test_funds_forms import sewage, small_fund, waterworks
@@ -67,7 +72,7 @@ def test_weights_not_adding_to_100_is_a_hint():
 ])
 def test_malformed_rows_are_reported_with_their_cell(key, column, value, words):
     rows = rows_with(key, column, value)
-    report = evaluate_funds([small_fund()], FundRulesSource(rows, first_row=20))
+    report = evaluate_funds([small_fund()], FundRulesSource(rows, 20))
     (hit,) = [f for f in report.findings if f.sheet == "评分规则"]
     assert hit.severity == "错误" and words in hit.message
     row_number = 20 + [r[0] for r in rows].index(key)

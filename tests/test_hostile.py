@@ -28,12 +28,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from evalbook import contract as C
+from evalbook.department import basic_data as B
+from evalbook.workbook import contract as C
 from evalbook.adapters import sheetxml as X
 from evalbook.adapters.xlsx import XlsxBook
 from evalbook.build.cfb import write_cfb
 from evalbook.cli import main
-from evalbook.numbers import ExcelError, read_choice, read_number, read_yes_no
+from evalbook.core.numbers import ExcelError, read_choice, read_number, read_yes_no
 from tests.conftest import EXAMPLE
 
 BASE = EXAMPLE.read_bytes()  # one snapshot: the corpus is built from the same bytes throughout
@@ -68,7 +69,7 @@ def _zip(parts: dict[str, bytes]) -> bytes:
 
 with XlsxBook(EXAMPLE) as _book:
     SHEET_PARTS = dict(_book.sheet_parts)
-    TARGETS = {name: _book._target(name)[:2] for name in C.REQUIRED_NAMES}
+    TARGETS = {name: _book._target(name)[:2] for name in C.contract_for().required_names}
 PARTS = _parts()
 WORKBOOK = PARTS["xl/workbook.xml"].decode()
 
@@ -135,8 +136,8 @@ def _check(family: str, data: bytes, before: bytes, result: dict, codes: set[int
 
 # ---- cell values ----------------------------------------------------------------------------
 
-NUMBER_NAMES = C.NUMBER_INPUTS + (C.PERCENT_INPUT,) + C.SELF_SCORES
-VALUE_NAMES = NUMBER_NAMES + C.YES_NO + (C.GRADE_INPUT,) + C.TEXT_INPUTS
+NUMBER_NAMES = C.contract_for().number_inputs + ("满意度",) + C.contract_for().self_scores
+VALUE_NAMES = NUMBER_NAMES + (tuple(f"管理制度_{i}" for i in range(1, 5)) + tuple(f"信息公开_{i}" for i in range(1, 6))) + ("行政效能",) + B.TEXT_INPUTS
 ERROR_CODES = ("#DIV/0!", "#N/A", "#REF!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
                "#GETTING_DATA", "#不存在!")
 NAN_LIKE = ("NaN", "nan", "-NaN", "inf", "-inf", "Infinity", "1e999", "-1e999", "1.#INF", "1.#IND", "∞", "N/A",
@@ -208,10 +209,10 @@ cell_values = st.one_of(
 def _problem(name: str, value) -> str | None:
     if name in NUMBER_NAMES:
         return read_number(value).problem
-    if name in C.YES_NO:
+    if name in (tuple(f"管理制度_{i}" for i in range(1, 5)) + tuple(f"信息公开_{i}" for i in range(1, 6))):
         return read_yes_no(value).problem
-    if name == C.GRADE_INPUT:
-        return read_choice(value, C.GRADE_CHOICES)[1]
+    if name == "行政效能":
+        return read_choice(value, ("好", "一般", "差"))[1]
     return None
 
 
@@ -240,7 +241,7 @@ def test_any_value_in_any_input_cell(name, value):
         assert any(f[1] == "错误" and f[2] == sheet and f[3] == ref for f in result["findings"]), \
             (name, ref, problem, result["findings"][:4])
         assert f"{sheet}!{ref}" in result["out"]
-    if shown is X.FORMULA_WITHOUT_VALUE and name not in C.TEXT_INPUTS:
+    if shown is X.FORMULA_WITHOUT_VALUE and name not in B.TEXT_INPUTS:
         assert any(f[3] == ref and "没有保存它的计算结果" in f[5] for f in result["findings"])
     # the input cell itself is never touched
     after = result["parts"][part].decode()
@@ -400,7 +401,7 @@ def _plain_xlsx() -> bytes:
 
 OUTPUT_WRITES = (C.STATUS, C.TOTAL, C.GRADE) + tuple(C.score_name(k) for k in ("预算完成率", "公用经费控制率")) + \
     tuple(C.note_name(k) for k in ("在职人员控制率", "政府采购执行率"))
-MERGEABLE_INPUTS = [n for n in NUMBER_NAMES + C.YES_NO + (C.GRADE_INPUT,) if X.split_ref(TARGETS[n][1])[0] != "A"]
+MERGEABLE_INPUTS = [n for n in NUMBER_NAMES + (tuple(f"管理制度_{i}" for i in range(1, 5)) + tuple(f"信息公开_{i}" for i in range(1, 6))) + ("行政效能",) if X.split_ref(TARGETS[n][1])[0] != "A"]
 CORE_SHEETS = (C.SCORE_SHEET, C.DATA_SHEET, C.RULES_SHEET, C.RESULTS_SHEET)
 XML_PARTS = sorted(n for n in PARTS if n.endswith((".xml", ".rels", ".vml")))
 PARSED_PARTS = ["xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml"] + \
@@ -429,10 +430,10 @@ def _structure_case(draw) -> tuple[str, bytes, set[int], tuple, object]:
     if family == "删除工作表":
         return family, _delete_sheet(sheet), {2}, ("定义名称",), None
     if family == "删除定义名称":
-        victim = draw(st.sampled_from(C.REQUIRED_NAMES))
+        victim = draw(st.sampled_from(C.contract_for().required_names))
         return family, _names(lambda n, t: None if n == victim else t), {2}, (victim,), None
     if family == "名称指向#REF!":
-        victim = draw(st.sampled_from(C.REQUIRED_NAMES))
+        victim = draw(st.sampled_from(C.contract_for().required_names))
         return family, _names(lambda n, t: "#REF!" if n == victim else t), {2}, (victim,), None
     if family == "名称指向超大区域":
         return family, _names(lambda n, t: f"{_quoted(C.RULES_SHEET)}!$A$1:$XFD$1048576" if n == C.RULES_TABLE
@@ -644,7 +645,7 @@ def test_entities_never_leak_the_local_file_system(kind):
 
 def test_rows_inserted_above_inputs_names_follow(monkeypatch, tmp_path):
     """Excel moves the names when rows are inserted; reading goes through the names only."""
-    from evalbook import layout
+    from evalbook.workbook import layout
     from evalbook.build.example import example_values
     from evalbook.build.sheets import workbook_bytes
 
@@ -693,7 +694,7 @@ def test_protected_score_sheet_with_unlocked_outputs_is_written(tmp_path):
                               'applyProtection="1"><protection locked="0"/></xf></cellXfs>', 1)
     unlocked = re.sub(r'(<cellXfs[^>]*count=")\d+', rf"\g<1>{count + 1}", unlocked, count=1)
     with XlsxBook(EXAMPLE) as book:  # every cell the service writes: outputs and 分值_ copies
-        outputs = {book._target(n)[1] for n in book.defined if n not in C.INPUT_NAMES
+        outputs = {book._target(n)[1] for n in book.defined if n not in C.contract_for().input_names
                    and book.locate(n) and book.locate(n).sheet == C.SCORE_SHEET}
 
     def edit(xml):

@@ -8,7 +8,10 @@ import openpyxl
 import pytest
 import xlwings as xw
 
-from evalbook import button, catalogue, contract as C, layout
+from evalbook import button
+from evalbook.department.framework import seed_framework
+from evalbook.workbook import contract as C
+from evalbook.workbook import layout
 from evalbook.cli import main
 from tests.conftest import EXAMPLE
 from tests.remote_book import apply_actions, book_payload, cell
@@ -28,7 +31,7 @@ def remote(monkeypatch):
 def file_scores(path):
     wb = openpyxl.load_workbook(path)
     found = {}
-    for name in C.OUTPUT_NAMES:
+    for name in C.contract_for().output_names:
         sheet, ref = next(iter(wb.defined_names[name].destinations))
         found[name] = wb[sheet][ref.replace("$", "")].value
     return found
@@ -38,7 +41,7 @@ def live_scores(payload, book, path):
     grids = apply_actions(payload, book.json()["actions"])
     wb = openpyxl.load_workbook(path)
     found = {}
-    for name in C.OUTPUT_NAMES:
+    for name in C.contract_for().output_names:
         sheet, ref = next(iter(wb.defined_names[name].destinations))
         found[name] = cell(grids, sheet, ref.replace("$", ""))
     return found, grids
@@ -54,7 +57,7 @@ def test_button_agrees_with_command_line(tmp_path, remote, capsys):
     assert main(["score", str(scored)]) == 0
     capsys.readouterr()
     on_file = file_scores(scored)
-    for key in catalogue.KEYS:
+    for key in seed_framework().keys:
         assert live[C.score_name(key)] == on_file[C.score_name(key)], key
         assert live[C.note_name(key)] == on_file[C.note_name(key)], key
     assert live[C.TOTAL] == on_file[C.TOTAL] == 76
@@ -164,3 +167,23 @@ def test_live_names_resolve_from_their_formula_text(refers_to, expected):
     book = type("Book", (), {"names": [Name("x", refers_to)]})()
     ref = LiveBook(book).locate("x")
     assert (None if ref is None else (ref.sheet, ref.cell)) == expected
+
+
+@pytest.mark.parametrize("function", ["score", "clear", "add_fund", "show_help"])
+def test_no_button_ever_shows_a_traceback(remote, monkeypatch, tmp_path, function):
+    """An unexpected failure inside any button is one Chinese sentence, in a box and in 校验状态."""
+    payload, book = remote(EXAMPLE)
+    said = []
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(button, "LiveBook", boom)
+    monkeypatch.setattr(button, "add_fund_to_live", boom)
+    monkeypatch.setattr(button, "HELP_TEXT", None)  # show_help fails inside its own alert
+    monkeypatch.setattr(button, "_alert", lambda _book, message: said.append(message) if message else boom())
+    getattr(button, function)()  # must not raise
+    assert said and "意外错误（RuntimeError）" in said[-1] and "Traceback" not in said[-1]
+    grids = apply_actions(payload, book.json()["actions"])
+    status = next(iter(openpyxl.load_workbook(EXAMPLE).defined_names[C.STATUS].destinations))
+    assert cell(grids, status[0], status[1].replace("$", "")) == said[-1]

@@ -7,7 +7,7 @@ from fractions import Fraction as F
 
 import pytest
 
-from evalbook.numbers import (ExcelError, fmt_money, fmt_pct, fmt_score, read_choice, read_number,
+from evalbook.core.numbers import (ExcelError, fmt_money, fmt_pct, fmt_score, read_choice, read_number,
                               read_yes_no)
 
 

@@ -22,7 +22,7 @@ from openpyxl.comments import Comment
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from evalbook import contract as C
+from evalbook.workbook import contract as C
 from evalbook.adapters import sheetxml as X
 from evalbook.adapters.xlsx import XlsxBook
 from evalbook.build.package import UI_REL, _add_relationship
@@ -187,7 +187,7 @@ def _written_region(book, sheet: str) -> set[str]:
     allowed = set()
     for name in book.defined:
         ref = book.locate(name)
-        if ref is None or ref.sheet != sheet or name in C.INPUT_NAMES:
+        if ref is None or ref.sheet != sheet or name in C.contract_for().input_names:
             continue
         allowed.add(ref.cell)
     return allowed

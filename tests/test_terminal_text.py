@@ -15,7 +15,7 @@ from evalbook.adapters.xlsx import XlsxBook
 from evalbook.build.sheets import workbook_bytes
 from evalbook.cli import main
 from evalbook.funds import names as N
-from evalbook.textsafe import json_terminal_safe, terminal_safe
+from evalbook.core.textsafe import json_terminal_safe, terminal_safe
 from tests.conftest import EXAMPLE
 from tests.test_batch import FULL
 

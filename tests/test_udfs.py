@@ -23,9 +23,12 @@ if str(ROOT) not in sys.path:  # udfs.py is a top-level module next to the evalb
 import xlwings as xw  # noqa: E402
 
 import udfs  # noqa: E402
-from evalbook import catalogue, engine  # noqa: E402
-from evalbook import rules as R  # noqa: E402
-from evalbook.numbers import ExcelError, round2  # noqa: E402
+from evalbook.department import engine  # noqa: E402
+from evalbook.department import framework as F_  # noqa: E402
+from evalbook.department.framework import seed_framework
+from evalbook.department import methods as M  # noqa: E402
+from evalbook.department import rules as R  # noqa: E402
+from evalbook.core.numbers import ExcelError, round2  # noqa: E402
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -185,7 +188,7 @@ def _raw_for(key: str, pct: Decimal) -> dict[str, object]:
     return {top: f(pct), bottom: 100}
 
 
-RATE_KEYS = [ind.key for ind in catalogue.INDICATORS if ind.kind in (catalogue.RATE, catalogue.PERCENT)]
+RATE_KEYS = [ind.key for ind in seed_framework().indicators if ind.kind in (F_.RATE, F_.PERCENT)]
 PERCENTS = ["0", "0.01", "0.99", "1", "4.99", "5", "9.99", "10", "10.01", "20", "30", "30.01", "46.42",
             "69.99", "70", "79.99", "80", "89.99", "90", "95", "99.99", "100", "100.99", "101",
             "104.76", "105", "110", "124.58", "200"]
@@ -307,7 +310,7 @@ def test_unexpected_failure_is_a_message(monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(udfs.engine, "evaluate", boom)
+    monkeypatch.setattr(udfs.engine, "evaluate_indicator", boom)
     result = udfs.STAFF_SCORE(21, 21)
     assert isinstance(result, str) and "RuntimeError" in result
 
@@ -350,7 +353,7 @@ def use_workbook(table):
 
 def rows_with(key, **changes):
     rows = []
-    for row in R.DEFAULT_ROWS:
+    for row in seed_framework().rule_rows():
         row = list(row)
         if row[0] == key:
             for column, value in changes.items():
@@ -384,7 +387,7 @@ def test_malformed_workbook_rule_is_reported_not_defaulted():
     message = udfs.INDICATOR_SCORE("公用经费控制率", 1.0, caller=caller)
     assert isinstance(message, str) and "#REF!" in message and "评分规则!B" in message
 
-    missing = [r for r in R.DEFAULT_ROWS if r[0] != "行政效能"]
+    missing = [r for r in seed_framework().rule_rows() if r[0] != "行政效能"]
     caller = use_workbook(FakeRange(missing))
     assert "缺少指标“行政效能”" in udfs.INDICATOR_SCORE("行政效能", "好", caller=caller)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import Iterable, Mapping, Sequence
 
-from ..findings import CellRef, cell_position
-from ..numbers import ExcelError, as_excel_error
-from ..textsafe import formula_safe
-from .base import WorkbookUnusable
+from evalbook.core.findings import CellRef, cell_position
+from evalbook.core.numbers import ExcelError, as_excel_error
+from evalbook.core.textsafe import formula_safe
+from evalbook.core.errors import WorkbookUnusable
 
 # how far down a previous run's findings may reach (matches the template's highlight range)
 MAX_TABLE_ROWS = 2000
@@ -56,6 +56,10 @@ class LiveBook:
             return CellRef(rng.sheet.name, rng.address.replace("$", "").split(":")[0])
         except Exception:  # noqa: BLE001
             return None
+
+    def explain_missing(self, names: Iterable[str]) -> str | None:
+        """Excel has already repaired or dropped what is gone: the names are all there is to say."""
+        return None
 
     def _need(self, name: str) -> CellRef:
         ref = self.locate(name)

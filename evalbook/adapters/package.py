@@ -25,7 +25,8 @@ from typing import BinaryIO, Callable
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
-from .base import WorkbookUnusable
+from evalbook.core.errors import WorkbookUnusable
+from evalbook.core.numbers import quote
 
 MAX_TOTAL = 200 * 1024 * 1024  # inflated bytes in all parts
 MAX_RATIO = 100  # inflated/compressed, for parts large enough to matter
@@ -243,7 +244,7 @@ class Package:
                     prolog = _read_prolog(fh, min(info.file_size, PROLOG_LIMIT))
             except _ZIP_ERRORS:
                 raise WorkbookUnusable(
-                    f"文件“{self.path.name}”已损坏（读取“{info.filename}”时出错），请重新获取原文件") from None
+                    f"文件“{self.path.name}”已损坏（读取{quote(info.filename, 60)}时出错），请重新获取原文件") from None
             if prolog is None:
                 continue
             if "<!DOCTYPE" in prolog or "<!ENTITY" in prolog:
@@ -274,7 +275,7 @@ class Package:
                 # the central directory may lie about sizes: never read more than it promised
                 data = fh.read(info.file_size + 1)
         except _ZIP_ERRORS:
-            raise WorkbookUnusable(f"文件“{self.path.name}”已损坏（读取“{part}”时出错），请重新获取原文件") from None
+            raise WorkbookUnusable(f"文件“{self.path.name}”已损坏（读取{quote(part, 60)}时出错），请重新获取原文件") from None
         if len(data) > info.file_size:
             raise WorkbookUnusable(f"文件“{self.path.name}”中的部件“{part}”大小与目录不符，已拒绝处理")
         return data

@@ -18,9 +18,9 @@ import uuid
 import xml.parsers.expat as expat
 from typing import Mapping
 
-from . import xmltree as T
-from .base import WorkbookUnusable
-from .package import resolve
+from evalbook.adapters import xmltree as T
+from evalbook.adapters.package import resolve
+from evalbook.core.errors import WorkbookUnusable
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

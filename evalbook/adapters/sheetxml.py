@@ -14,8 +14,8 @@ from fractions import Fraction
 from html import escape, unescape
 from typing import Callable, Iterable, Mapping
 
-from ..findings import column_letter as column_letters
-from ..numbers import ExcelError, UnreadableCell
+from evalbook.core.findings import column_letter as column_letters
+from evalbook.core.numbers import ExcelError, UnreadableCell
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

@@ -17,11 +17,11 @@ import zipfile
 from pathlib import Path
 from typing import BinaryIO, Iterable, Mapping, Sequence
 
-from ..findings import CellRef
-from ..numbers import ExcelError, quote
-from ..textsafe import FORMULA_STARTS
+from evalbook.core.findings import CellRef
+from evalbook.core.numbers import ExcelError, quote
+from evalbook.core.textsafe import FORMULA_STARTS
 from . import sheetxml as X
-from .base import WorkbookUnusable
+from evalbook.core.errors import WorkbookUnusable
 from .package import Package, atomic_write
 
 _M = "{%s}" % X.MAIN_NS

@@ -7,10 +7,13 @@ from pathlib import Path
 
 from ..cli import write_atomically
 from .example_funds import fund_values, sewage, waterworks
-from .example import example_values
+from ..adapters.framework_book import framework_book_bytes
+from .example import FRAMEWORK_EXAMPLE_VALUES, example_framework, example_values
 from .template import build_template_bytes
 
 EXAMPLE = "examples/衡山县住建局2020.xlsm"
+FRAMEWORK_EXAMPLE = "examples/示例框架.xlsx"
+FRAMEWORK_DEPARTMENT = "examples/示例部门2021.xlsm"
 ASSUMED_FUND_NOTE = "示例：各专项资金数额为假设数据，指标完成情况取自部门自评报告。"
 EXAMPLE_FUNDS = (waterworks(1), sewage(2))
 
@@ -25,7 +28,12 @@ def main(root: str = ".") -> int:
         fund.remarks = ASSUMED_FUND_NOTE
         values.update(fund_values(fund))
     write_atomically(example, build_template_bytes(values, comments, funds=len(EXAMPLE_FUNDS)))
-    print(f"built {base / 'workbook_template.xlsm'} and {base / EXAMPLE}")
+    framework = example_framework()
+    write_atomically(base / FRAMEWORK_EXAMPLE, framework_book_bytes(framework))
+    write_atomically(base / FRAMEWORK_DEPARTMENT,
+                     build_template_bytes(FRAMEWORK_EXAMPLE_VALUES, framework=framework))
+    print(f"built {base / 'workbook_template.xlsm'}, {base / EXAMPLE}, {base / FRAMEWORK_EXAMPLE} "
+          f"and {base / FRAMEWORK_DEPARTMENT}")
     return 0
 
 

@@ -7,7 +7,7 @@ give is assumed, and each assumed cell carries a comment saying so.
 
 from __future__ import annotations
 
-from .. import catalogue
+from evalbook.department.framework import seed_framework
 
 U = "\u3000"
 
@@ -51,7 +51,7 @@ ASSUMED: dict[str, tuple[object, str]] = {
 }
 
 # The seed's own 自评 column (it summed its 8/8 for 公用经费控制率 without checking the data).
-SELF_SCORES = dict(zip(catalogue.KEYS, (5, 3.5, 1, 2, 5, 5, 8, 7, 6, 8, 6, 5, 8, 10, 6, 6)))
+SELF_SCORES = dict(zip(seed_framework().keys, (5, 3.5, 1, 2, 5, 5, 8, 7, 6, 8, 6, 5, 8, 10, 6, 6)))
 
 
 def example_values() -> tuple[dict[str, object], dict[str, str]]:
@@ -63,3 +63,33 @@ def example_values() -> tuple[dict[str, object], dict[str, str]]:
     for key, score in SELF_SCORES.items():
         values[f"自评_{key}"] = score
     return values, comments
+
+
+# A department scored under the example framework (examples/示例框架.xlsx): made-up figures, each
+# chosen so its indicator lands on a different band or step (worked out in tests/test_framework_book.py).
+FRAMEWORK_EXAMPLE_VALUES: dict[str, object] = {
+    "填报单位": "示例部门（虚构数据）", "评价年度": 2021,
+    "编制数": 30, "实际在职人数": 31,
+    "三公经费_上年预算": 20, "三公经费_本年预算": 19, "三公经费_本年决算": 17,
+    "公务用车经费_本年决算": 10, "出国经费_本年决算": "——", "公务接待_本年决算": 7,
+    "重点项目支出": 850, "项目支出_本年决算": 1000,
+    "年初预算": 1000, "本年追加预算": 150, "上年结转": 100, "年末结余": 50,
+    "支付进度滞后专项数": 2,
+    "公用经费_本年预算": 100, "公用经费_本年决算": 102.5,
+    "政府采购_本年预算": 200, "政府采购_本年决算": 190,
+    "管理制度_1": "是", "管理制度_2": "是", "管理制度_3": "否", "管理制度_4": "是",
+    "在用固定资产原值": 880, "固定资产原值": 1000,
+    "信息公开_1": "是", "信息公开_2": "是", "信息公开_3": "是",
+    "重点工作考核得分": 90, "重点工作考核总分": 100, "效益得分": 8, "行政效能": "一般", "满意度": 0.9,
+}
+
+
+def example_framework():
+    """The example framework, from its text source beside this module."""
+    import tomllib
+    from importlib import resources
+
+    from evalbook.department.framework import load_framework, sections_from_data
+
+    data = resources.files("evalbook.build").joinpath("example_framework.toml").read_text(encoding="utf-8")
+    return load_framework(sections_from_data(tomllib.loads(data)), "example_framework.toml")

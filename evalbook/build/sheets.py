@@ -18,7 +18,10 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.utils import quote_sheetname
 
-from .. import layout as L
+from evalbook.core.textsafe import FORMULA_STARTS
+from evalbook.department.framework import Framework
+from evalbook.workbook import layout
+from evalbook.workbook import sheetspec as L
 
 FIXED_TIME = dt.datetime(2021, 1, 1)  # reproducible builds: no build-time timestamps
 
@@ -63,7 +66,8 @@ def _style(cell, spec: L.Cell) -> None:
 
 
 def build_workbook(values: Mapping[str, object] | None = None,
-                   comments: Mapping[str, str] | None = None, funds: int = 1) -> Workbook:
+                   comments: Mapping[str, str] | None = None, funds: int = 1,
+                   framework: Framework | None = None) -> Workbook:
     """The template as an openpyxl Workbook; `values` fills named input cells (for examples)."""
     values = values or {}
     comments = comments or {}
@@ -75,7 +79,7 @@ def build_workbook(values: Mapping[str, object] | None = None,
     wb.properties.modified = FIXED_TIME
     wb.properties.lastModifiedBy = "evalbook"
     seen_values = set()
-    for spec in L.sheets(funds):
+    for spec in layout.sheets(funds, framework):
         ws = wb.create_sheet(spec.title)
         ws.sheet_properties.codeName = spec.code_name
         if spec.hidden:
@@ -91,9 +95,12 @@ def build_workbook(values: Mapping[str, object] | None = None,
             if c.name in values:
                 seen_values.add(c.name)
             cell.value = value
-            if isinstance(value, str) and value.startswith("=") and c.style != L.NOTE:
-                cell.data_type = "s"  # labels are never formulas
+            text = isinstance(value, str) and value.startswith(FORMULA_STARTS) and c.style != L.NOTE
+            if text:
+                cell.data_type = "s"  # labels and a framework's wording are never formulas
             _style(cell, c)
+            if text:
+                cell.quotePrefix = True  # and stay text when an accountant edits them in Excel
             if c.merge:
                 ws.merge_cells(f"{c.ref}:{c.merge}")
                 _border_merged(ws, c)
@@ -186,8 +193,8 @@ def _row(ref: str) -> str:
     return "".join(ch for ch in ref if ch.isdigit())
 
 
-def workbook_bytes(values=None, comments=None, funds: int = 1) -> bytes:
-    wb = build_workbook(values, comments, funds)
+def workbook_bytes(values=None, comments=None, funds: int = 1, framework: Framework | None = None) -> bytes:
+    wb = build_workbook(values, comments, funds, framework)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -19,11 +19,11 @@ from .assess import Outcome, assess
 from .formulas import FormulaError, exec_rate, indicator_ratio
 from .model import FundInput, FundResult, IndicatorRow, IndicatorScore, MoneyRow
 from .names import fund_input_names, fund_names, fund_output_names, summary_names
-from .rules import DEFAULT_FUND_RULE_ROWS, FundRules, FundRulesSource, default_fund_rules, read_fund_rules
+from .rules import DEFAULT_FUND_RULE_ROWS, FundRules, default_fund_rules, read_fund_rules
 from .scoring import FundsReport, evaluate_fund, evaluate_funds
 
 __all__ = [
-    "DEFAULT_FUND_RULE_ROWS", "FormulaError", "FundInput", "FundResult", "FundRules", "FundRulesSource",
+    "DEFAULT_FUND_RULE_ROWS", "FormulaError", "FundInput", "FundResult", "FundRules",
     "FundsReport", "IndicatorRow", "IndicatorScore", "MoneyRow", "Outcome", "assess", "default_fund_rules",
     "evaluate_fund", "evaluate_funds", "exec_rate", "fund_input_names", "fund_names", "fund_output_names",
     "indicator_ratio", "read_fund_rules", "summary_names",

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Sequence
 
-from ..engine import grade_for
-from ..numbers import fmt_money, fmt_score, fraction_to_float, round2
+from evalbook.core.numbers import fmt_money, fmt_score, fraction_to_float, round2
 from . import names as N
 from . import units as U
 from .model import PENDING, FundResult
+from .rules import FUND_GRADES
 from .targets import NUMBER
 
 ADDED = "累加"
@@ -87,7 +87,7 @@ class FundsSummary:
 
     @property
     def grade(self) -> str | None:
-        return grade_for(self.score)
+        return FUND_GRADES.grade_for(self.score)
 
     def outputs(self) -> dict[str, object]:
         """Summary defined name → value (names as in `names.summary_names`)."""

@@ -12,6 +12,7 @@ from typing import Sequence
 
 from . import qualitative as Q
 from . import targets as T
+from .rules import default_fund_rules
 from .units import PERCENT, fmt_quantity
 
 
@@ -37,8 +38,6 @@ def assess(
     """Both 指标值 and 完成值 must be filled; raises targets.IndicatorError naming the column."""
     if Q.is_qualitative(tier_raw, actual_raw):
         if tiers is None:
-            from .rules import default_fund_rules
-
             tiers = default_fund_rules().tiers
         tier, share = Q.read_tier_and_share(tier_raw, actual_raw)
         Q.check_share(tiers[tier], share)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Sequence
 
-from ..numbers import read_number
+from evalbook.core.numbers import read_number
 from .assess import assess
 from .qualitative import Tier
 from .targets import IndicatorError

@@ -6,15 +6,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Mapping
 
-from ..engine import Graded  # the main sheet's 90/80/60 bands and counts, so both sheets grade alike
-from ..findings import Finding
-from ..numbers import fraction_to_float, read_text, round2
+from evalbook.core.grading import Graded, Grades
+from evalbook.core.findings import Finding
+from evalbook.core.numbers import PENDING, fraction_to_float, read_text, round2
 from . import names as N
+from .rules import FUND_GRADES
 
 if TYPE_CHECKING:  # only for annotations: assess imports nothing from here at run time
     from .assess import Outcome
 
-PENDING = "待补充"  # what 得分 shows while something is missing or wrong, as on the main sheet
 
 
 @dataclass
@@ -136,15 +136,6 @@ class IndicatorScore:
     explanation: str
     outcome: "Outcome | None" = None
 
-    def as_dict(self) -> dict:
-        return {
-            "row": self.row, "level1": self.level1, "level2": self.level2, "name": self.name, "kind": self.kind,
-            "weight": None if self.weight is None else round2(self.weight),
-            "ratio": None if self.ratio is None else round(fraction_to_float(self.ratio), 6),
-            "score": None if self.score is None else round2(self.score),
-            "explanation": self.explanation,
-        }
-
 
 @dataclass
 class FundResult(Graded):
@@ -158,6 +149,7 @@ class FundResult(Graded):
     indicators: list[IndicatorScore]
     gaps: list[str] = field(default_factory=list)  # why the total cannot be formed beyond single rows
     findings: list[Finding] = field(default_factory=list)
+    grades: Grades = FUND_GRADES
 
     @property
     def budget(self) -> Fraction | None:
@@ -204,22 +196,3 @@ class FundResult(Graded):
         out[N.score_name(n)] = PENDING if total is None else round2(total)
         out[N.grade_name(n)] = self.grade or ""
         return out
-
-    def as_dict(self) -> dict:
-        total = self.total
-        return {
-            "number": self.number,
-            "name": self.name,
-            "money": [
-                {"item": m.item, "budget": fraction_to_float(m.budget), "spent": fraction_to_float(m.spent),
-                 "rate": None if m.rate is None else round(fraction_to_float(m.rate), 6)}
-                for m in self.money
-            ],
-            "exec_score": None if self.exec_score is None else round2(self.exec_score),
-            "exec_explanation": self.exec_explanation,
-            "indicators": [i.as_dict() for i in self.indicators],
-            "gaps": list(self.gaps),
-            "total": None if total is None else round2(total),
-            "grade": self.grade,
-            "issues": [f.as_dict() for f in self.findings],
-        }

@@ -35,6 +35,8 @@ Department summary (once per workbook)
 
 from __future__ import annotations
 
+from evalbook.funds.form import GROUPS
+
 FUND_SHEET = "专项资金自评表"  # one per fund when a sheet per fund is used: 专项资金自评表1, …
 SUMMARY_SHEET = "专项资金汇总"
 
@@ -69,15 +71,10 @@ EXEC = "预算执行率"
 
 # The seed form's rows: three per 二级指标 and a free "……" row per 一级指标.  The seed prints no
 # 社会效益 rows although its 一级指标 names it; the issue lists it, so it has its rows here.
-_GROUPS = (
-    ("产出", ("数量", "质量", "时效", "成本", "")),
-    ("效益", ("经济效益", "社会效益", "生态效益", "可持续影响", "")),
-    ("满意度", ("服务对象满意度", "")),
-)
 INDICATOR_LAYOUT: tuple[tuple[str, str], ...] = tuple(
-    (level1, level2)
-    for level1, levels2 in _GROUPS
-    for level2 in levels2
+    (group.level1, level2)
+    for group in GROUPS
+    for level2 in group.level2 + ("",)
     for _ in range(3 if level2 else 1)
 )
 INDICATOR_ROWS = len(INDICATOR_LAYOUT)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..numbers import fmt_pct, fmt_score, quote, read_number
+from evalbook.core.numbers import fmt_pct, fmt_score, quote, read_number
 from .targets import ActualError, IndicatorError, compact, is_blank
 
 TIER_KEYS = ("全部或基本达成预期指标", "部分达成预期指标并具有一定效果", "未达成预期指标且效果较差")

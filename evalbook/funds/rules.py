@@ -7,23 +7,28 @@ cannot be read leaves what it governs unscored and is reported; defaults are nev
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Sequence
 
-from ..contract import RULES_SHEET
-from ..findings import Finding
-from ..numbers import quote, read_number
-from ..rules import RowError, RuleProblem, cell_at, problem_findings, weight_total_hint
-from . import names as N
-from .qualitative import TIER_KEYS, Tier
-from .targets import compact
+from evalbook.core import ruletable as T
+from evalbook.core.findings import Finding
+from evalbook.core.grading import Grades
+from evalbook.core.intervals import parse_bounds
+from evalbook.core.numbers import quote, read_number
+from evalbook.funds import names as N
+from evalbook.funds.form import GROUPS
+from evalbook.funds.qualitative import TIER_KEYS, Tier
+from evalbook.funds.targets import compact
+
+RULES_SHEET = "评分规则"  # where the template puts the fund rule rows
+# the fund 等级, as on the department's 评分表 (see the notes below)
+FUND_GRADES = Grades(((Fraction(90), "优"), (Fraction(80), "良"), (Fraction(60), "中"), (Fraction(0), "差")))
 
 FUND_RULE_COLUMNS = ("项目", "分值", "完成比例区间", "口径说明")
 
 EXEC_KEY = N.EXEC  # 预算执行率
-LEVEL1_KEYS = {"产出": "产出指标", "效益": "效益指标", "满意度": "满意度指标"}
+LEVEL1_KEYS = {group.level1: group.rule_key for group in GROUPS}
 WEIGHT_KEYS = (EXEC_KEY,) + tuple(LEVEL1_KEYS.values())
 ALL_KEYS = WEIGHT_KEYS + TIER_KEYS
 
@@ -31,9 +36,7 @@ _SHARED = "由本类各三级指标平分；某指标填写了“分值”的按
 
 DEFAULT_FUND_RULE_ROWS: tuple[tuple[str, ...], ...] = (
     (EXEC_KEY, "10", "", "得分=分值×执行率（全年执行数B/全年预算数A），执行率超过100%按100%计。"),
-    ("产出指标", "50", "", _SHARED),
-    ("效益指标", "30", "", _SHARED),
-    ("满意度指标", "10", "", _SHARED),
+    *((group.rule_key, group.weight, "", _SHARED) for group in GROUPS),
     (TIER_KEYS[0], "", "[80%,100%]", "定性指标完成比例100%—80%（含）。"),
     (TIER_KEYS[1], "", "[60%,80%)", "定性指标完成比例80%—60%（含）。"),
     (TIER_KEYS[2], "", "[0%,60%)", "定性指标完成比例60%—0%。"),
@@ -52,16 +55,14 @@ FUND_GENERAL_NOTES = (
     "6. 比较在精确值上进行，不先四舍五入。本表任一行填写有误时，相应部分不计分并在校验结果中说明，不会改用默认规则。",
 )
 
-_BOUND = r"(\d+(?:\.\d+)?%?)"
-_INTERVAL = re.compile(rf"^([\[(]){_BOUND},{_BOUND}([\])])$")
-
 
 @dataclass
 class FundRules:
     exec_weight: Fraction | None = None
     level_weights: dict[str, Fraction] = field(default_factory=dict)  # "产出" → 50
     tiers: tuple[Tier, ...] | None = None  # None when any tier row is wrong or missing
-    problems: list[RuleProblem] = field(default_factory=list)
+    problems: list[T.RuleProblem] = field(default_factory=list)
+    grades: Grades = FUND_GRADES
 
     @property
     def total_weight(self) -> Fraction:
@@ -69,22 +70,15 @@ class FundRules:
 
 
 def _weight(row: tuple) -> Fraction:
-    raw = cell_at(row, 1)
+    raw = T.cell_at(row, 1)
     reading = read_number(raw)
     if reading.problem:
-        raise RowError("分值", f"“分值”{reading.problem}")
+        raise T.RowError("分值", f"“分值”{reading.problem}")
     if reading.value is None or reading.dash:
-        raise RowError("分值", "“分值”未填写")
+        raise T.RowError("分值", "“分值”未填写")
     if reading.value <= 0:
-        raise RowError("分值", f"“分值”应大于0，现为{quote(raw)}")
+        raise T.RowError("分值", f"“分值”应大于0，现为{quote(raw)}")
     return reading.value
-
-
-def _bound(text: str, raw: object) -> Fraction:
-    value = read_number(text).value
-    if not text.endswith("%") and value != 0:
-        raise ValueError(f"“完成比例区间”{quote(raw)}的上下限请写成百分数，如“[80%,100%]”")
-    return value
 
 
 def parse_interval(key: str, raw: object) -> Tier:
@@ -92,11 +86,13 @@ def parse_interval(key: str, raw: object) -> Tier:
     text = compact(raw or "").replace("，", ",")
     if not text:
         raise ValueError("“完成比例区间”未填写")
-    m = _INTERVAL.match(text)
-    if not m:
+    bounds = parse_bounds(text) if text[0] in "[(" else None
+    if bounds is None or bounds[0] is None or bounds[2] is None:
         raise ValueError(f"“完成比例区间”{quote(raw)}应写成如“[80%,100%]”或“[60%,80%)”")
-    low, high = _bound(m.group(2), raw), _bound(m.group(3), raw)
-    low_closed, high_closed = m.group(1) == "[", m.group(4) == "]"
+    low, low_closed, high, high_closed = bounds
+    written = text[1:-1].split(",")
+    if any(not part.endswith("%") and read_number(part).value != 0 for part in written):
+        raise ValueError(f"“完成比例区间”{quote(raw)}的上下限请写成百分数，如“[80%,100%]”")
     if not (0 <= low <= high <= 1):
         raise ValueError(f"“完成比例区间”{quote(raw)}应在0%至100%之间且下限不大于上限")
     if low == high and not (low_closed and high_closed):
@@ -104,77 +100,38 @@ def parse_interval(key: str, raw: object) -> Tier:
     return Tier(key, low, low_closed, high, high_closed)
 
 
+def _parse_row(key: str, row: tuple, row_number: int) -> Fraction | Tier:
+    if key in WEIGHT_KEYS:
+        return _weight(row)
+    try:
+        return parse_interval(key, T.cell_at(row, 2))
+    except ValueError as exc:
+        raise T.RowError("完成比例区间", str(exc)) from None
+
+
 def read_fund_rules(rows: Sequence[tuple], first_row: int = 2) -> FundRules:
     """The 专项评分规则表 rows (header excluded) → FundRules with every problem found."""
-    result = FundRules()
-    seen: dict[str, int] = {}
-    tiers: dict[str, Tier] = {}
-    for offset, row in enumerate(rows):
-        row = tuple(row)
-        row_number = first_row + offset
-        key = compact(cell_at(row, 0) or "")
-        if not key or key.startswith("口径说明") or re.match(r"^\d+\.", key):
-            continue
-        if key not in ALL_KEYS:
-            result.problems.append(RuleProblem(
-                key, row_number, "项目", f"项目名称{quote(key)}不是{'、'.join(ALL_KEYS)}之一",
-            ))
-            continue
-        if key in seen:
-            result.problems.append(RuleProblem(
-                key, row_number, "项目", f"项目“{key}”重复出现（第{seen[key]}行已有），请只保留一行",
-            ))
-            _forget(result, tiers, key)
-            continue
-        seen[key] = row_number
-        try:
-            if key in WEIGHT_KEYS:
-                weight = _weight(row)
-                if key == EXEC_KEY:
-                    result.exec_weight = weight
-                else:
-                    result.level_weights[_level1_of(key)] = weight
-            else:
-                try:
-                    tiers[key] = parse_interval(key, cell_at(row, 2))
-                except ValueError as exc:
-                    raise RowError("完成比例区间", str(exc)) from None
-        except RowError as exc:
-            result.problems.append(RuleProblem(key, row_number, exc.column, exc.message))
-    for key in ALL_KEYS:
-        if key not in seen:
-            result.problems.append(RuleProblem(key, 0, "项目", f"专项评分规则中缺少“{key}”行"))
-    if all(k in tiers for k in TIER_KEYS):
-        result.tiers = tuple(tiers[k] for k in TIER_KEYS)
-    return result
-
-
-def _level1_of(key: str) -> str:
-    return next(level for level, k in LEVEL1_KEYS.items() if k == key)
-
-
-def _forget(result: FundRules, tiers: dict[str, Tier], key: str) -> None:
-    """A duplicated row makes the key unusable: which of the two was meant is unknown."""
-    if key == EXEC_KEY:
-        result.exec_weight = None
-    elif key in LEVEL1_KEYS.values():
-        result.level_weights.pop(_level1_of(key), None)
-    else:
-        tiers.pop(key, None)
+    table = T.read_keyed_rows(
+        rows, first_row, keys=ALL_KEYS, noun="项目", parse=_parse_row,
+        unknown=lambda key: f"项目名称{quote(key)}不是{'、'.join(ALL_KEYS)}之一",
+        missing=lambda key: f"专项评分规则中缺少“{key}”行",
+        key_text=lambda raw: compact(raw or ""),
+    )
+    parsed = table.parsed
+    tiers = tuple(parsed[k] for k in TIER_KEYS) if all(k in parsed for k in TIER_KEYS) else None
+    return FundRules(
+        exec_weight=parsed.get(EXEC_KEY),
+        level_weights={level: parsed[key] for level, key in LEVEL1_KEYS.items() if key in parsed},
+        tiers=tiers, problems=table.problems,
+    )
 
 
 def default_fund_rules() -> FundRules:
     return read_fund_rules(DEFAULT_FUND_RULE_ROWS)
 
 
-@dataclass(frozen=True)
-class FundRulesSource:
-    """Where the 专项评分规则表 rows came from, so problems can name their cell."""
-
-    rows: Sequence[tuple]
-    sheet: str = RULES_SHEET
-    first_row: int = 2
-    first_column: int = 1  # 1 = column A
+def default_source() -> T.RulesSource:
+    return T.RulesSource(DEFAULT_FUND_RULE_ROWS, RULES_SHEET)
 
 
 def _consequence(key: str) -> str:
@@ -187,8 +144,10 @@ def _consequence(key: str) -> str:
     return "该行不起作用"
 
 
-def fund_rule_findings(rules: FundRules, source: FundRulesSource) -> list[Finding]:
-    found = problem_findings(rules.problems, source.sheet, source.first_column, FUND_RULE_COLUMNS, "专项评分规则",
-                             _consequence)
-    hint = None if rules.problems else weight_total_hint(rules.total_weight, source.sheet, "专项评分规则")
+def fund_rule_findings(rules: FundRules, source: T.RulesSource) -> list[Finding]:
+    found = T.problem_findings(rules.problems, source, FUND_RULE_COLUMNS, "专项评分规则", _consequence)
+    if rules.problems:
+        return found
+    hint = T.weight_total_hint(rules.total_weight, Fraction(100), source.sheet, "专项评分规则",
+                               f"等级仍按总分{rules.grades.describe()}分档")
     return found + ([hint] if hint else [])

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Mapping, Sequence
 
-from ..findings import ERROR, CellRef, Finding
-from ..numbers import fmt_money, fmt_pct, fmt_score, read_text
+from evalbook.core.findings import ERROR, CellRef, Finding
+from evalbook.core.ruletable import RulesSource
+from evalbook.core.numbers import fmt_money, fmt_pct, fmt_score, read_text
 from . import names as N
 from . import validation as V
 from .aggregate import FundsSummary, summarize
@@ -20,7 +21,7 @@ from .assess import Outcome, assess
 from .model import FundInput, FundResult, IndicatorScore, MoneyLine
 from .qualitative import is_qualitative
 from .rules import (
-    DEFAULT_FUND_RULE_ROWS, LEVEL1_KEYS, FundRules, FundRulesSource, default_fund_rules, fund_rule_findings,
+    LEVEL1_KEYS, FundRules, default_fund_rules, default_source, fund_rule_findings,
     read_fund_rules,
 )
 from .targets import IndicatorError, parse_target
@@ -69,11 +70,11 @@ class FundsReport:
 
 def evaluate_funds(
     funds: Sequence[FundInput],
-    rules_source: FundRulesSource | None = None,
+    rules_source: RulesSource | None = None,
     refs: Mapping[str, CellRef] | None = None,
 ) -> FundsReport:
     """Every fund block that has anything typed in it, and the department's summary."""
-    source = rules_source or FundRulesSource(DEFAULT_FUND_RULE_ROWS)
+    source = rules_source or default_source()
     rules = read_fund_rules([tuple(r) for r in source.rows], source.first_row)
     findings = fund_rule_findings(rules, source)
     results = [evaluate_fund(f, rules, refs) for f in funds if not f.is_blank()]

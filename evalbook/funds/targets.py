@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..numbers import as_excel_error, clean_text, fmt_pct, quote, read_number
+from evalbook.core.numbers import as_excel_error, clean_text, fmt_pct, quote, read_number
 from . import units as U
 from .units import PERCENT, Quantity, UnitError
 

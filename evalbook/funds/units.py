@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from ..numbers import fmt_score
+from evalbook.core.numbers import fmt_score
 
 PERCENT = "%"
 

@@ -11,20 +11,17 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Mapping
 
-from ..findings import ERROR, HINT, CellRef, Finding, finding
-from ..numbers import fmt_money, fmt_score, read_number, read_text
+from evalbook.core.findings import ERROR, HINT, CellRef, Finding, finding
+from evalbook.core.numbers import fmt_money, fmt_score, read_number, read_text
 from . import names as N
 from .model import FundInput, IndicatorRow
+from .form import GROUPS
 from .targets import compact, is_blank
 
 TOLERANCE = Fraction(1, 100)  # 万元: parts may differ from 年度资金总额 by one cent of 万元
 
-LEVEL2_CHOICES = {
-    "产出": ("数量", "质量", "时效", "成本"),
-    "效益": ("经济效益", "社会效益", "生态效益", "可持续影响"),
-    "满意度": ("服务对象满意度",),
-}
-_LEVEL2_ALIASES = {"满意度": "服务对象满意度"}
+LEVEL2_CHOICES = {group.level1: group.level2 for group in GROUPS}
+_LEVEL2_ALIASES = {group.alias: group.level2[0] for group in GROUPS if group.alias}
 COLUMN_LABELS = {N.BUDGET: "全年预算数", N.SPENT: "全年执行数"}
 
 
@@ -208,7 +205,7 @@ def _read_row(sheet: FundSheet, k: int, row: IndicatorRow) -> RowInfo:
     if level1 not in LEVEL2_CHOICES:
         message = (
             f"{sheet.title}{info.label}：未填写一级指标" if not level1
-            else f"{sheet.title}{info.label}：一级指标“{level1}”应为产出、效益、满意度之一"
+            else f"{sheet.title}{info.label}：一级指标“{level1}”应为{'、'.join(LEVEL2_CHOICES)}之一"
         )
         sheet.report(ERROR, N.indicator_name(n, k, N.LEVEL1), message + "，无法分配分值")
         info.level1 = ""

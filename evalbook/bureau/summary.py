@@ -24,11 +24,11 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from . import catalogue
-from .adapters.base import WorkbookUnusable
-from .adapters.package import atomic_write
-from .engine import PENDING
-from .textsafe import FORMULA_STARTS
+from evalbook.department.framework import seed_framework
+from evalbook.core.errors import WorkbookUnusable
+from evalbook.adapters.package import atomic_write
+from evalbook.core.numbers import PENDING
+from evalbook.core.textsafe import FORMULA_STARTS
 
 SUMMARY_SHEET = "汇总"
 CHART_SHEET = "图表"
@@ -41,7 +41,7 @@ TOTAL, GRADE, ERRORS, HINTS = "总分", "等级", "错误数", "提示数"
 SELF_TOTAL, SELF_GAP = "自评总分", "自评−总分"
 FUND_COUNT, FUND_SCORE = "专项资金个数", "专项资金得分"
 # the fund columns go last, so the columns before them (and the chart's references) stay put
-SUMMARY_COLUMNS = (RANK, FILE, UNIT) + catalogue.KEYS + (TOTAL, GRADE, ERRORS, HINTS, SELF_TOTAL, SELF_GAP,
+SUMMARY_COLUMNS = (RANK, FILE, UNIT) + seed_framework().keys + (TOTAL, GRADE, ERRORS, HINTS, SELF_TOTAL, SELF_GAP,
                                                           FUND_COUNT, FUND_SCORE)
 FUND_NUMBER, FUND_NAME = "专项序号", "专项资金名称"
 FUND_BUDGET, FUND_SPENT, FUND_RATE = "全年预算数(A)", "全年执行数(B)", "执行率"
@@ -99,8 +99,8 @@ class RateSums:
     """Exact running sums of 得分率 per indicator: flat memory, the same whatever order results
     arrive in (float sums are not), and mergeable across summaries as count-weighted means."""
 
-    sums: dict[str, Fraction] = field(default_factory=lambda: {k: Fraction(0) for k in catalogue.KEYS})
-    counts: dict[str, int] = field(default_factory=lambda: {k: 0 for k in catalogue.KEYS})
+    sums: dict[str, Fraction] = field(default_factory=lambda: {k: Fraction(0) for k in seed_framework().keys})
+    counts: dict[str, int] = field(default_factory=lambda: {k: 0 for k in seed_framework().keys})
 
     def add(self, key: str, rate: Fraction, count: int = 1) -> None:
         self.sums[key] += rate * count
@@ -109,10 +109,10 @@ class RateSums:
     def rows(self) -> list[tuple[str, str, int, float | None]]:
         """(指标, 二级指标, 计分单位数, 平均得分率), lowest average first: where to look first."""
         rows = []
-        for ind in catalogue.INDICATORS:
+        for ind in seed_framework().indicators:
             n = self.counts[ind.key]
             rows.append((ind.key, ind.level2, n, float(self.sums[ind.key] / n) if n else None))
-        order = {k: i for i, k in enumerate(catalogue.KEYS)}
+        order = {k: i for i, k in enumerate(seed_framework().keys)}
         rows.sort(key=lambda r: (r[3] is None, r[3] if r[3] is not None else 0.0, order[r[0]]))
         return rows
 
@@ -155,7 +155,7 @@ class Collector:
             self.tally.pending += 1
         if result["errors"]:
             self.tally.with_errors += 1
-        for key, rate in zip(catalogue.KEYS, result.get("rates") or ()):
+        for key, rate in zip(seed_framework().keys, result.get("rates") or ()):
             if rate is not None:
                 self.rates.add(key, Fraction(*rate))
         unit = result["unit"]
@@ -299,9 +299,9 @@ def _summary_sheet(wb: Workbook, collector: Collector) -> int:
     n = collector.count("dept")
     widths = {1: 6, 2: 28, 3: 26}
     first_key = len((RANK, FILE, UNIT)) + 1
-    for i in range(len(catalogue.KEYS)):
+    for i in range(len(seed_framework().keys)):
         widths[first_key + i] = 9
-    tail = first_key + len(catalogue.KEYS)
+    tail = first_key + len(seed_framework().keys)
     widths.update({tail: 9, tail + 1: 7, tail + 2: 7, tail + 3: 7, tail + 4: 9, tail + 5: 10, tail + 6: 9,
                    tail + 7: 9})
     _setup_table(ws, widths, n, len(SUMMARY_COLUMNS), "D2")
@@ -461,7 +461,7 @@ def save_atomically(wb: Workbook, target: Path) -> None:
 
 def is_summary(path: Path) -> bool:
     """A workbook written by `batch`/`merge` (it has 汇总 and none of the template's names)."""
-    from .adapters.xlsx import XlsxBook
+    from evalbook.adapters.xlsx import XlsxBook
 
     try:
         with XlsxBook(path) as book:

@@ -4,70 +4,50 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from . import contract as C
-from .findings import ERROR, HINT
-from .inputs import Inputs
-from .numbers import fmt_money, fmt_pct, fmt_score
+from evalbook.core.findings import ERROR, HINT
+from evalbook.core.numbers import fmt_money, fmt_pct, fmt_score
+from evalbook.department import basic_data as B
+from evalbook.department.audit import check_audits
+from evalbook.department.inputs import Inputs
 
 TOLERANCE = Fraction(1, 100)  # 万元: a sum may differ by at most one cent of 万元
-
-# total = sum of parts, checked in every column
-SUM_RULES = (
-    ("三公经费", ("公务用车经费", "出国经费", "公务接待")),
-    ("公务用车经费", ("公车购置", "公车运行维护")),
-    ("公用经费", ("办公经费", "水电差旅费", "会议培训费", "其他公用经费")),
-)
-
 PLAUSIBLE_RATE = Fraction(3)  # above 300% a rate is more likely a typo than a fact
+_SIGNED_KINDS = (B.MONEY, B.HEADCOUNT_KIND, B.NUMBER, B.PERCENT, B.COUNT, B.TYPED)
 
 
 def check_basic_data(inputs: Inputs) -> None:
     _check_signs(inputs)
     _check_whole(inputs)
-    _check_sums(inputs)
+    check_audits(inputs)
     _check_project_detail(inputs)
     _check_balance(inputs)
 
 
+def _numbers(inputs: Inputs, kinds) -> list[str]:
+    return [item.name for item in inputs.framework.inputs.values() if item.kind in kinds]
+
+
 def _check_signs(inputs: Inputs) -> None:
-    for name in C.NUMBER_INPUTS + (C.PERCENT_INPUT,):
+    for name in _numbers(inputs, _SIGNED_KINDS):
         value = inputs.value(name)
-        if value is not None and value < 0 and name not in C.MAY_BE_NEGATIVE:
+        if value is not None and value < 0 and name not in B.MAY_BE_NEGATIVE:
             inputs.report(ERROR, name, f"{inputs.where(name)}为负数{fmt_money(value)}，应填写不小于0的数")
 
 
 def _check_whole(inputs: Inputs) -> None:
-    for name in C.HEADCOUNT + (C.COUNT_INPUT,):
+    for name in _numbers(inputs, B.WHOLE_KINDS):
         value = inputs.value(name)
         if value is not None and value.denominator != 1:
-            unit = "人数" if name in C.HEADCOUNT else "例数"
+            unit = "人数" if inputs.framework.inputs[name].kind == B.HEADCOUNT_KIND else "例数"
             inputs.report(ERROR, name, f"{inputs.where(name)}为{fmt_score(value)}，{unit}应为整数")
-
-
-def _check_sums(inputs: Inputs) -> None:
-    for total, parts in SUM_RULES:
-        for period in C.PERIODS:
-            total_name = f"{total}_{period}"
-            stated = inputs.value(total_name)
-            values = [inputs.value(f"{p}_{period}") for p in parts]
-            if stated is None or all(v is None for v in values):
-                continue
-            computed = sum((v for v in values if v is not None), Fraction(0))
-            if abs(stated - computed) > TOLERANCE:
-                parts_text = "+".join(parts)
-                inputs.report(
-                    ERROR, total_name,
-                    f"{inputs.where(total_name)}为{fmt_money(stated)}，但{parts_text}（{period}）合计为"
-                    f"{fmt_money(computed)}，相差{fmt_money(stated - computed)}万元",
-                )
 
 
 def _check_project_detail(inputs: Inputs) -> None:
     """项目支出 detail rows are optional; when filled they should add up (advisory)."""
-    for period in C.PERIODS:
+    for period in B.PERIODS:
         total_name = f"项目支出_{period}"
         stated = inputs.value(total_name)
-        values = [inputs.value(f"{p}_{period}") for p in C.PROJECT_DETAIL_ITEMS]
+        values = [inputs.value(f"{p}_{period}") for p in B.PROJECT_DETAIL_ITEMS]
         if stated is None or all(v is None for v in values):
             continue
         computed = sum((v for v in values if v is not None), Fraction(0))

@@ -4,24 +4,54 @@ the ribbon button and the batch run."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
-from . import catalogue, layout
-from . import contract as C
-from .adapters.base import Book, WorkbookUnusable
-from .engine import PENDING, Evaluation, RulesSource, evaluate
-from .findings import ERROR, cell_position
-from .funds.service import read_funds, write_funds
-from .numbers import fmt_score, round2
+from evalbook.core.cells import cell_position
+from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK, WorkbookUnusable
+from evalbook.core.findings import ERROR
+from evalbook.core.numbers import fmt_score, round2
+from evalbook.core.ruletable import RulesSource
+from evalbook.department.engine import PENDING, Evaluation, evaluate
+from evalbook.core.errors import FrameworkInvalid
+from evalbook.department.framework import SECTION_COLUMNS, Framework, grid_section, load_framework, seed_framework
+from evalbook.workbook import contract as C
+from evalbook.workbook import layout
+from evalbook.workbook.book import Book
+from evalbook.workbook.funds_io import read_funds, write_funds
 
-READ_NAMES = C.INPUT_NAMES
+
+def framework_of(book: Book) -> Framework:
+    """The framework a workbook was made from: the one its hidden 指标框架 sheet carries, or the
+    seed's for a template made before templates carried theirs."""
+    if book.locate(layout.framework_range("评分规则")) is None:
+        return seed_framework()
+    grids = []
+    for name in SECTION_COLUMNS:
+        if book.locate(layout.framework_range(name)) is None:
+            continue
+        origin, rows = book.read_range(layout.framework_range(name))
+        grids.append((name, origin.sheet, *cell_position(origin.cell), tuple(tuple(r) for r in rows)))
+    try:
+        return _framework_from_grids(tuple(grids))
+    except FrameworkInvalid as exc:
+        shown = "；".join(exc.problems[:3]) + ("等" if len(exc.problems) > 3 else "")
+        raise WorkbookUnusable(f"工作簿记录的指标框架有误（{shown}）；请用 evalbook new 重新生成模板") from None
+    except TypeError:  # an unhashable cell value: read without the cache
+        return _framework_from_grids.__wrapped__(tuple(grids))
 
 
-def check_structure(book: Book) -> None:
+@functools.lru_cache(maxsize=32)
+def _framework_from_grids(grids: tuple) -> Framework:
+    # a batch reads hundreds of workbooks made from the same few frameworks
+    sections = {name: grid_section(name, sheet, row, column, rows) for name, sheet, row, column, rows in grids}
+    return load_framework(sections, "工作簿中的指标框架")
+
+
+def check_structure(book: Book, contract: C.Contract) -> None:
     """Every sheet and defined name the contract promises must be there (else exit 2)."""
-    missing = [n for n in C.REQUIRED_NAMES if book.locate(n) is None]
+    missing = [n for n in contract.required_names if book.locate(n) is None]
     if missing:
-        explain = getattr(book, "explain_missing", None)  # the file adapter can say which sheet went
-        detail = explain(missing) if explain else None
+        detail = book.explain_missing(missing)
         if detail:
             raise WorkbookUnusable(f"{detail}；请使用evalbook模板（evalbook new）")
         shown = "、".join(missing[:5]) + ("等" if len(missing) > 5 else "")
@@ -30,13 +60,16 @@ def check_structure(book: Book) -> None:
 
 
 def read_evaluation(book: Book) -> Evaluation:
-    check_structure(book)
-    raw = book.read_values(READ_NAMES)
-    refs = {name: book.locate(name) for name in READ_NAMES}
+    framework = framework_of(book)
+    contract = C.contract_for(framework)
+    check_structure(book, contract)
+    names = contract.input_names
+    raw = book.read_values(names)
+    refs = {name: book.locate(name) for name in names}
     origin, rows = book.read_range(C.RULES_TABLE)
     first_row, first_column = cell_position(origin.cell)
     source = RulesSource(rows=rows, sheet=origin.sheet, first_row=first_row, first_column=first_column)
-    evaluation = evaluate(raw, refs, source)
+    evaluation = evaluate(raw, refs, source, framework)
     evaluation.funds = read_funds(book, raw.get("评价年度"))
     if evaluation.funds is not None:
         evaluation.findings.extend(evaluation.funds.findings)
@@ -48,12 +81,14 @@ def output_values(evaluation: Evaluation, now: dt.datetime) -> dict[str, object]
     for result in evaluation.indicators:
         key = result.key
         if result.weight is not None:
-            values[f"分值_{key}"] = float(result.weight)
+            values[C.weight_name(key)] = float(result.weight)
         values[C.value_name(key)] = result.display_value
         values[C.score_name(key)] = PENDING if result.score is None else round2(result.score)
         values[C.note_name(key)] = result.explanation
-    for level2, weight_name, score_name in layout.level2_names():
-        group = [r for r in evaluation.indicators if catalogue.BY_KEY[r.key].level2 == level2]
+    framework = evaluation.framework
+    for level2 in framework.level2_groups():
+        weight_name, score_name = C.level2_names(level2)
+        group = [r for r in evaluation.indicators if framework.by_key[r.key].level2 == level2]
         if all(r.weight is not None for r in group):
             values[weight_name] = float(sum(r.weight for r in group))
         # the chart shows a bar only for groups that could be scored completely
@@ -110,5 +145,5 @@ def score_book(book: Book, now: dt.datetime | None = None) -> Evaluation:
 
 
 def exit_code(evaluation: Evaluation) -> int:
-    return 1 if evaluation.errors else 0
+    return EXIT_FINDINGS if evaluation.errors else EXIT_OK
 

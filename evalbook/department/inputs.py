@@ -6,17 +6,20 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Mapping
 
-from . import contract as C
-from .findings import ERROR, CellRef, Finding, finding
-from .numbers import Reading, read_choice, read_number, read_text, read_yes_no
+from evalbook.core.findings import ERROR, CellRef, Finding, finding
+from evalbook.core.numbers import Reading, read_choice, read_number, read_text, read_yes_no
+from evalbook.department import basic_data as B
+from evalbook.department.framework import Framework
+from evalbook.department.names import self_score_name
 
 
 @dataclass
 class Inputs:
     raw: Mapping[str, object]
     refs: Mapping[str, CellRef]
+    framework: Framework
     readings: dict[str, Reading] = field(default_factory=dict)
-    grade: str | None = None
+    choices: dict[str, str] = field(default_factory=dict)  # 选项 inputs: the word chosen
     findings: list[Finding] = field(default_factory=list)
     # names that carry an 错误: every indicator reading them is stopped
     bad: set[str] = field(default_factory=set)
@@ -41,16 +44,24 @@ class Inputs:
         return read_text(self.raw.get(name))
 
 
-def read_inputs(raw: Mapping[str, object], refs: Mapping[str, CellRef]) -> Inputs:
-    inputs = Inputs(raw=raw, refs=refs)
-    for name in C.NUMBER_INPUTS + (C.PERCENT_INPUT,) + C.SELF_SCORES:
+def read_inputs(raw: Mapping[str, object], refs: Mapping[str, CellRef], framework: Framework) -> Inputs:
+    """Numbers first (the 基础数据表, then the framework's own), the self-scores, then 是/否 and
+    选项 inputs: the order findings are listed in."""
+    inputs = Inputs(raw=raw, refs=refs, framework=framework)
+    items = framework.inputs.values()
+    numbers = [i.name for i in items if i.kind not in (B.YES_NO, B.CHOICE)]
+    for name in numbers + [self_score_name(k) for k in framework.keys]:
         _keep(inputs, name, read_number(raw.get(name)))
-    for name in C.YES_NO:
-        _keep(inputs, name, read_yes_no(raw.get(name)))
-    choice, problem = read_choice(raw.get(C.GRADE_INPUT), C.GRADE_CHOICES)
-    inputs.grade = choice
-    if problem:
-        inputs.report(ERROR, C.GRADE_INPUT, f"{inputs.where(C.GRADE_INPUT)}{problem}")
+    for item in items:
+        if item.kind == B.YES_NO:
+            _keep(inputs, item.name, read_yes_no(raw.get(item.name)))
+    for item in items:
+        if item.kind == B.CHOICE:
+            choice, problem = read_choice(raw.get(item.name), item.choices)
+            if choice is not None:
+                inputs.choices[item.name] = choice
+            if problem:
+                inputs.report(ERROR, item.name, f"{inputs.where(item.name)}{problem}")
     return inputs
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+PENDING = "待补充"  # what a score cell shows while an input is missing or wrong
+
 EXCEL_ERROR_CODES = (
     "#DIV/0!", "#N/A", "#REF!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!",
     "#SPILL!", "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!",

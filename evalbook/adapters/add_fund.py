@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..adapters import sheetxml as X
-from ..adapters.base import WorkbookUnusable
-from ..adapters.package import writable_check
-from ..adapters.sheet_copy import copy_sheet
-from ..adapters.xlsx import XlsxBook
-from ..adapters.xmltree import XmlRefused, decode_xml
-from . import layout as FL
-from . import names as N
-from .service import MAX_FUNDS, fund_numbers
+from evalbook.adapters import sheetxml as X
+from evalbook.adapters.package import writable_check
+from evalbook.adapters.sheet_copy import copy_sheet
+from evalbook.adapters.xlsx import XlsxBook
+from evalbook.adapters.xmltree import XmlRefused, decode_xml
+from evalbook.core.errors import WorkbookUnusable
+from evalbook.funds import names as N
+from evalbook.workbook import fund_layout as FL
+from evalbook.workbook.funds_io import MAX_FUNDS, fund_numbers
 
 
 def template_cells(n: int) -> dict[str, object]:
@@ -96,8 +96,8 @@ def _free_title(title: str, existing: list[str]) -> str:
 
 def add_fund_to_live(live_book) -> int:
     """The button's version: Excel copies the sheet, then the names are re-pointed."""
-    from ..adapters.live import LiveBook
-    from ..textsafe import formula_safe
+    from evalbook.adapters.live import LiveBook
+    from evalbook.core.textsafe import formula_safe
 
     book = LiveBook(live_book)
     numbers = fund_numbers(book)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..adapters.base import Book
-from ..findings import cell_position
-from ..numbers import read_number
-from . import names as N
-from .model import FundInput
-from .rules import FundRulesSource
-from .scoring import FundsReport, evaluate_funds
+from evalbook.core.cells import cell_position
+from evalbook.core.numbers import read_number
+from evalbook.core.ruletable import RulesSource
+from evalbook.funds import names as N
+from evalbook.funds.model import FundInput
+from evalbook.funds.scoring import FundsReport, evaluate_funds
+from evalbook.workbook.book import Book
 
 MAX_FUNDS = 99
 
@@ -37,7 +37,7 @@ def read_funds(book: Book, year_raw: object = None) -> FundsReport | None:
         funds.append(FundInput.from_names(n, raw, year=year))
     origin, rows = book.read_range(N.FUND_RULES_TABLE)
     first_row, first_column = cell_position(origin.cell)
-    source = FundRulesSource(rows=rows, sheet=origin.sheet, first_row=first_row, first_column=first_column)
+    source = RulesSource(rows=rows, sheet=origin.sheet, first_row=first_row, first_column=first_column)
     return evaluate_funds(funds, source, refs)
 
 
@@ -46,23 +46,3 @@ def write_funds(book: Book, report: FundsReport) -> None:
     book.write_rows(N.SUMMARY_TABLE, report.summary.table(), width=len(N.SUMMARY_COLUMNS))
     book.write_rows(N.INDICATOR_SUMMARY_TABLE, report.summary.indicator_table(),
                     width=len(N.INDICATOR_SUMMARY_COLUMNS))
-
-
-def funds_json(report: FundsReport | None) -> dict:
-    if report is None:
-        return {"funds": [], "funds_summary": None}
-    summary = report.summary
-    return {
-        "funds": [r.as_dict() for r in report.results],
-        "funds_summary": {
-            "count": len(summary.lines),
-            "budget": _float(summary.budget), "spent": _float(summary.spent),
-            "rate": None if summary.rate is None else round(_float(summary.rate), 6),
-            "score": None if summary.score is None else round(_float(summary.score), 2),
-            "grade": summary.grade, "explanation": summary.score_text,
-        },
-    }
-
-
-def _float(value):
-    return None if value is None else value.numerator / value.denominator

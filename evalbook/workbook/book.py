@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Protocol, Sequence
 
-from ..findings import CellRef
-
-
-class WorkbookUnusable(Exception):
-    """The file cannot be scored at all (exit code 2); the message is for the accountant."""
+from evalbook.core.findings import CellRef
 
 
 class Book(Protocol):
-    """A workbook seen through its defined names.
+    """A workbook seen through its defined names (the file adapter and the live Excel adapter).
 
     Values come back as Python scalars (None, float, int, str, bool, datetime) or
     `numbers.ExcelError` for error cells.  Written strings are always literal text.
     """
 
     def locate(self, name: str) -> CellRef | None: ...
+
+    def explain_missing(self, names: Iterable[str]) -> str | None:
+        """Why these names lead to no cell, in words that say what to fix (None: no more to say)."""
 
     def read_values(self, names: Iterable[str]) -> dict[str, object]: ...
 
@@ -27,7 +26,5 @@ class Book(Protocol):
 
     def write_values(self, values: Mapping[str, object]) -> None: ...
 
-    def write_rows(self, name: str, rows: Sequence[Sequence[object]]) -> None:
+    def write_rows(self, name: str, rows: Sequence[Sequence[object]], width: int | None = None) -> None:
         """Rows written from the named cell downwards, replacing what a previous run wrote."""
-
-    def save(self) -> None: ...

@@ -18,18 +18,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import catalogue
-from . import summary as S
-from .adapters.base import WorkbookUnusable
-from .engine import PENDING
-from .numbers import quote
-from .textsafe import terminal_safe
+from evalbook.department.framework import seed_framework
+from evalbook.bureau import summary as S
+from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, WorkbookUnusable
+from evalbook.core.numbers import PENDING
+from evalbook.core.numbers import quote
+from evalbook.core.textsafe import terminal_safe
 
-EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
 
 def cmd_merge(args) -> int:
-    from .batch import check_output, check_writable, discover
+    from evalbook.bureau.discover import check_output, check_writable, discover
 
     target = check_output(args.output)
     # anything found that is not a summary stops the merge with its name: better than a county
@@ -117,7 +116,7 @@ def read_summary(path: Path, collector) -> bool:
     which is still worth merging, but its departments' funds are unknown rather than none)."""
     from openpyxl import load_workbook
 
-    from .adapters.package import Package
+    from evalbook.adapters.package import Package
 
     Package(path).close()  # the same zip-bomb and corruption checks as any workbook we open
     try:
@@ -229,7 +228,7 @@ def _department(row: _Row) -> dict:
     fund_count = _count(row, S.FUND_COUNT)
     return {
         "ok": True, "name": _text(row[S.FILE]), "path": _text(row[S.FILE]), "unit": _unit(row[S.UNIT]),
-        "scores": [_number(row, k) for k in catalogue.KEYS],
+        "scores": [_number(row, k) for k in seed_framework().keys],
         "rates": None,  # averages come from the parts' rate tables, weighted by their counts
         "total": _number(row, S.TOTAL),
         "grade": _grade(row),
@@ -265,7 +264,7 @@ def _read_rates(ws, collector, path: Path) -> None:
         return  # a summary from before the rate table: its departments still merge, unaveraged
     for row in ([first] if first is not None else []) + list(rows):
         key = row["指标"]
-        if key not in catalogue.BY_KEY:
+        if key not in seed_framework().by_key:
             break  # the table ends where the tally line starts
         count = _count(row, "计分单位数")
         average = _number(row, "平均得分率")

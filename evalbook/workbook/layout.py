@@ -6,72 +6,27 @@ know which cells are inputs.  Labels follow the seed document so accountants rec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from evalbook.core.cells import column_letter
+from evalbook.department import basic_data as B
+from evalbook.department import framework as F
+from evalbook.department import methods as M
+from evalbook.department.framework import Framework, Indicator, seed_framework
+from evalbook.department.rules import COLUMNS as RULE_COLUMNS
+from evalbook.workbook import contract as C
+from evalbook.workbook import fund_layout
+from evalbook.workbook.sheetspec import (
+    COUNT_FMT, HEADER, INPUT, LABEL, LINE_HEIGHT, MONEY_FMT, NOTE, OUTPUT, RATE_FMT, SCORE_FMT, SECTION, TEXT,
+    TITLE, Cell, Chart, Sheet, rule_number, text_lines,
+)
 
-from . import catalogue
-from . import contract as C
-from . import rules as R
-
-# style keys understood by the builder
-TITLE, HEADER, LABEL, TEXT, INPUT, OUTPUT, NOTE, SECTION = (
-    "title", "header", "label", "text", "input", "output", "note", "section")
-
-MONEY_FMT = "0.00"
-RATE_FMT = "0.00%"
-COUNT_FMT = "0"
-SCORE_FMT = "0.00"
-
-
-@dataclass
-class Cell:
-    ref: str
-    value: object = None
-    style: str = TEXT
-    name: str | None = None  # workbook-scope defined name
-    merge: str | None = None  # bottom-right cell of a merged block starting here
-    number_format: str | None = None
-    choices: tuple[str, ...] = ()  # dropdown list
-    wrap: bool = False
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A native bar chart over cells of its own sheet."""
-
-    title: str
-    categories: str
-    series: tuple[tuple[str, str], ...]  # (legend, range)
-    anchor: str
-    width_cm: float = 16
-    height_cm: float = 7.5
-
-
-@dataclass
-class Sheet:
-    title: str
-    code_name: str
-    cells: list[Cell] = field(default_factory=list)
-    widths: dict[str, float] = field(default_factory=dict)
-    heights: dict[int, float] = field(default_factory=dict)
-    landscape: bool = True
-    print_area: str = ""
-    freeze: str | None = None
-    hidden: bool = False
-    # ranges where a cell listed in 校验结果 with 错误 lights up
-    highlight_range: str = ""
-    # extra defined names pointing at ranges (name → "A1:B2")
-    ranges: dict[str, str] = field(default_factory=dict)
-    charts: list[Chart] = field(default_factory=list)
-
-    def add(self, *cells: Cell) -> None:
-        self.cells.extend(cells)
-
-
-def _score_sheet() -> Sheet:
+def _score_sheet(framework: Framework) -> Sheet:
     s = Sheet(C.SCORE_SHEET, "shtScore", freeze="D4", highlight_range="A1:L80")
     s.widths = {"A": 7, "B": 9, "C": 14, "D": 6, "E": 38, "F": 34, "G": 8, "H": 11, "I": 8, "J": 46,
                 "K": 30, "L": 9}
-    s.add(Cell("A1", "部门整体支出绩效评价指标评分表", TITLE, merge="L1"))
+    title = framework.name or "部门整体支出绩效评价指标评分表"
+    if framework.info.get("文号"):
+        title += f"（{framework.info['文号']}）"
+    s.add(Cell("A1", title, TITLE, merge="L1"))
     s.add(Cell("A2", "校验状态", LABEL, merge="B2"),
           Cell("C2", "尚未校验：填好基础数据表后，点击功能区“绩效评价”中的“校验并评分”。", OUTPUT,
                name=C.STATUS, merge="L2"))
@@ -80,8 +35,8 @@ def _score_sheet() -> Sheet:
     s.add(*(Cell(f"{col}3", text, HEADER, wrap=True) for col, text in zip("ABCDEFGHIJKL", headers)))
     row = 4
     level_spans: dict[tuple[str, str], list[int]] = {}
-    for ind in catalogue.INDICATORS:
-        items = _qualitative_items(ind)
+    for ind in framework.indicators:
+        items = _qualitative_items(framework, ind)
         first, last = row, row + max(1, len(items)) - 1
         level_spans.setdefault((ind.level1, ""), []).extend([first, last])
         level_spans.setdefault((ind.level1, ind.level2), []).extend([first, last])
@@ -91,7 +46,7 @@ def _score_sheet() -> Sheet:
 
         s.add(
             Cell(f"C{first}", ind.title, LABEL, merge=span("C"), wrap=True),
-            Cell(f"D{first}", ind.weight, OUTPUT, name=f"分值_{ind.key}", merge=span("D"), number_format="0.##"),
+            Cell(f"D{first}", _points(ind.weight), OUTPUT, name=C.weight_name(ind.key), merge=span("D"), number_format="0.##"),
             Cell(f"E{first}", ind.criteria, TEXT, merge=span("E"), wrap=True),
             Cell(f"F{first}", ind.note, TEXT, merge=span("F"), wrap=True),
             Cell(f"G{first}", None, INPUT, name=C.self_score_name(ind.key), merge=span("G"),
@@ -117,20 +72,20 @@ def _score_sheet() -> Sheet:
         row = last + 1
     for (level1, level2), rows in level_spans.items():
         top, bottom = min(rows), max(rows)
-        weight = sum(i.weight for i in catalogue.INDICATORS
-                     if i.level1 == level1 and (not level2 or i.level2 == level2))
+        weight = _points(sum(i.weight for i in framework.indicators
+                             if i.level1 == level1 and (not level2 or i.level2 == level2)))
         col = "B" if level2 else "A"
         label = f"{level2 or level1}\n{weight}分"
         s.add(Cell(f"{col}{top}", label, LABEL, merge=f"{col}{bottom}" if bottom > top else None, wrap=True))
     total_row = row
     s.add(Cell(f"A{total_row}", "合计", LABEL, merge=f"C{total_row}"),
-          Cell(f"D{total_row}", sum(i.weight for i in catalogue.INDICATORS), OUTPUT, name="分值合计",
+          Cell(f"D{total_row}", _points(sum(i.weight for i in framework.indicators)), OUTPUT, name=C.WEIGHT_TOTAL,
                number_format="0.##"),
           Cell(f"E{total_row}", "", TEXT, merge=f"F{total_row}"),
           Cell(f"G{total_row}", None, OUTPUT, name=C.SELF_TOTAL, number_format=SCORE_FMT),
           Cell(f"H{total_row}", "总分", LABEL),
           Cell(f"I{total_row}", None, OUTPUT, name=C.TOTAL, number_format=SCORE_FMT),
-          Cell(f"J{total_row}", "等级：≥90分优，80（含）-90分良，60（含）-80分中，<60分差", NOTE, wrap=True))
+          Cell(f"J{total_row}", _grades_text(framework), NOTE, wrap=True))
     s.add(Cell(f"H{total_row + 1}", "等级", LABEL),
           Cell(f"I{total_row + 1}", None, OUTPUT, name=C.GRADE))
     s.add(Cell(f"A{total_row + 3}", "说明：黄色单元格由单位填写；蓝色单元格由“校验并评分”自动填写，请勿手工修改。"
@@ -139,12 +94,13 @@ def _score_sheet() -> Sheet:
     s.add(Cell(f"A{chart_top}", "各二级指标得分情况", SECTION, merge=f"L{chart_top}"))
     head = chart_top + 1
     s.add(Cell(f"C{head}", "二级指标", HEADER), Cell(f"D{head}", "分值", HEADER), Cell(f"E{head}", "得分", HEADER))
-    for offset, level2 in enumerate(LEVEL2):
+    groups = framework.level2_groups()
+    for offset, level2 in enumerate(groups):
         r = head + 1 + offset
         s.add(Cell(f"C{r}", level2, LABEL),
-              Cell(f"D{r}", None, OUTPUT, name=f"二级分值_{level2}", number_format="0.##"),
-              Cell(f"E{r}", None, OUTPUT, name=f"二级得分_{level2}", number_format=SCORE_FMT))
-    last = head + len(LEVEL2)
+              Cell(f"D{r}", None, OUTPUT, name=C.level2_names(level2)[0], number_format="0.##"),
+              Cell(f"E{r}", None, OUTPUT, name=C.level2_names(level2)[1], number_format=SCORE_FMT))
+    last = head + len(groups)
     # the chart sits beside the block; it reads the cells above, so every run just updates it
     s.charts.append(Chart("得分与分值（按二级指标）", categories=f"C{head + 1}:C{last}",
                           series=(("分值", f"D{head + 1}:D{last}"), ("得分", f"E{head + 1}:E{last}")),
@@ -155,66 +111,47 @@ def _score_sheet() -> Sheet:
     return s
 
 
-LEVEL2 = tuple(dict.fromkeys(ind.level2 for ind in catalogue.INDICATORS))
+def _points(weight) -> int | float:
+    """A weight as the sheet holds it: 5, not 5.0 (the seed's table prints whole points)."""
+    return int(weight) if weight.denominator == 1 else float(weight)
 
 
-def level2_names() -> list[tuple[str, str, str]]:
-    """(二级指标, name of its 分值 cell, name of its 得分 cell)."""
-    return [(level2, f"二级分值_{level2}", f"二级得分_{level2}") for level2 in LEVEL2]
+def _grades_text(framework: Framework) -> str:
+    """等级：≥90分优，80（含）-90分良，60（含）-80分中，<60分差."""
+    bands = framework.grades.bands
+    parts = []
+    for i, (floor, name) in enumerate(bands):
+        if i == 0:
+            parts.append(f"≥{_points(floor)}分{name}")
+        elif i == len(bands) - 1:
+            parts.append(f"<{_points(bands[i - 1][0])}分{name}")
+        else:
+            parts.append(f"{_points(floor)}（含）-{_points(bands[i - 1][0])}分{name}")
+    return "等级：" + "，".join(parts)
 
 
-LINE_HEIGHT = 13.5
-
-
-def text_lines(text: str, width: float) -> int:
-    """Lines a wrapped cell of `width` characters needs (CJK characters count double)."""
-    import math
-    import unicodedata
-
-    total = 0
-    for line in (text or "").split("\n"):
-        units = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
-        total += max(1, math.ceil(units / max(width - 1, 1)))
-    return total
-
-
-def _value_format(ind: catalogue.Indicator) -> str:
-    if ind.kind in (catalogue.RATE, catalogue.PERCENT, catalogue.CHECKLIST, catalogue.PROPORTION):
+def _value_format(ind: Indicator) -> str:
+    if ind.kind in (F.RATE, F.PERCENT, F.CHECKLIST, F.PROPORTION):
         return RATE_FMT
-    if ind.kind == catalogue.COUNT:
+    if ind.kind == F.COUNT:
         return COUNT_FMT
     return "General"
 
 
-YES_NO_LABELS = {
-    "管理制度_1": "①有内部财务管理制度、会计核算制度等管理制度",
-    "管理制度_2": "②有本部门厉行节约制度",
-    "管理制度_3": "③相关管理制度合法、合规、完整",
-    "管理制度_4": "④相关管理制度得到有效执行",
-    "信息公开_1": "①按规定内容公开预决算信息",
-    "信息公开_2": "②按规定时限公开预决算信息",
-    "信息公开_3": "③基础数据信息和会计信息资料真实",
-    "信息公开_4": "④基础数据信息和会计信息资料完整",
-    "信息公开_5": "⑤基础数据信息和汇集信息资料准确",
-}
+_ITEM_FORMATS = {B.COUNT: COUNT_FMT, B.NUMBER: SCORE_FMT, B.TYPED: SCORE_FMT, B.PERCENT: RATE_FMT,
+                 B.MONEY: MONEY_FMT}
 
 
-def _qualitative_items(ind: catalogue.Indicator) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
+def _qualitative_items(framework: Framework, ind: Indicator) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
     """(label, defined name, number format, dropdown) for inputs that sit beside the indicator."""
-    if ind.kind == catalogue.CHECKLIST:
-        return [(YES_NO_LABELS[n], n, None, ("是", "否")) for n in ind.inputs]
-    if ind.kind == catalogue.COUNT:
-        return [("不符合要求的事项数（例）", C.COUNT_INPUT, COUNT_FMT, ())]
-    if ind.kind == catalogue.PROPORTION:
-        return [("绩效办考核得分", "重点工作考核得分", SCORE_FMT, ()),
-                ("该部分考核总分", "重点工作考核总分", SCORE_FMT, ())]
-    if ind.kind == catalogue.ENTERED:
-        return [("效益得分（按自评材料评定，0至分值）", "效益得分", SCORE_FMT, ())]
-    if ind.kind == catalogue.GRADE:
-        return [("评定等级（好/一般/差）", C.GRADE_INPUT, None, C.GRADE_CHOICES)]
-    if ind.kind == catalogue.PERCENT:
-        return [("满意度调查结果（%）", C.PERCENT_INPUT, RATE_FMT, ())]
-    return []
+    found = []
+    for name in ind.inputs:
+        item = framework.inputs[name]
+        if item.sheet != C.SCORE_SHEET:
+            continue
+        choices = ("是", "否") if item.kind == B.YES_NO else item.choices
+        found.append((item.label or name, name, _ITEM_FORMATS.get(item.kind), choices))
+    return found
 
 
 DATA_ROWS = (
@@ -247,7 +184,7 @@ SUPPLEMENT_ROWS = (
 )
 
 
-def _data_sheet() -> Sheet:
+def _data_sheet(framework: Framework) -> Sheet:
     s = Sheet(C.DATA_SHEET, "shtData", landscape=False, freeze="B6", highlight_range="A1:H60")
     s.widths = {"A": 38, "B": 14, "C": 16, "D": 14, "E": 14, "F": 14, "G": 16}
     s.add(Cell("A1", "部门整体支出绩效评价基础数据表", TITLE, merge="G1"))
@@ -270,7 +207,7 @@ def _data_sheet() -> Sheet:
     row = 6
     for label, item, style in DATA_ROWS:
         s.add(Cell(f"A{row}", label, style))
-        for col, period in zip("BCD", C.PERIODS):
+        for col, period in zip("BCD", B.PERIODS):
             s.add(Cell(f"{col}{row}", None, INPUT, name=f"{item}_{period}", number_format=MONEY_FMT))
         row += 1
     row += 1
@@ -303,6 +240,17 @@ def _data_sheet() -> Sheet:
               Cell(f"B{r}", None, INPUT, name=name, number_format=MONEY_FMT),
               Cell(f"C{r}", why, NOTE, merge=f"G{r}"))
         r += 1
+    extra = [i for i in framework.declared() if i.sheet == C.DATA_SHEET]
+    if extra:
+        r += 1
+        s.add(Cell(f"A{r}", f"{framework.name or '本框架'}新增数据（评分规则需要的其他数据）", SECTION, merge=f"G{r}"))
+        r += 1
+        for item in extra:
+            s.add(Cell(f"A{r}", item.label or item.name, LABEL, wrap=True),
+                  Cell(f"B{r}", None, INPUT, name=item.name, number_format=_ITEM_FORMATS.get(item.kind),
+                       choices=("是", "否") if item.kind == B.YES_NO else item.choices),
+                  Cell(f"C{r}", f"单位：{item.unit}" if item.unit else "", NOTE, merge=f"G{r}"))
+            r += 1
     r += 1
     s.add(Cell(f"A{r}", "说明：“项目支出”需要填报基本支出以外的所有项目支出情况，包括业务工作项目、运行维护项目和市级专项资金等；"
                "“公用经费”填报基本支出中的一般商品和服务支出。没有发生的项目可留空或填“——”。", NOTE,
@@ -312,28 +260,29 @@ def _data_sheet() -> Sheet:
     return s
 
 
-def _rules_sheet() -> Sheet:
+def _rules_sheet(framework: Framework) -> Sheet:
     s = Sheet(C.RULES_SHEET, "shtRules", freeze="B3", highlight_range="A1:I60")
     s.widths = {"A": 18, "B": 6, "C": 12, "D": 8, "E": 7, "F": 8, "G": 13, "H": 44, "I": 50}
     s.add(Cell("A1", "评分规则（可按本地评分办法修改，修改后点击“校验并评分”即按新规则计分）", TITLE, merge="I1"))
-    s.add(*(Cell(f"{col}2", text, HEADER) for col, text in zip("ABCDEFGHI", R.COLUMNS)))
+    s.add(*(Cell(f"{col}2", text, HEADER) for col, text in zip("ABCDEFGHI", RULE_COLUMNS)))
     first = 3
-    for offset, row in enumerate(R.DEFAULT_ROWS):
+    rows = framework.rule_rows()
+    for offset, row in enumerate(rows):
         r = first + offset
         for col, value in zip("ABCDEFGHI", row):
-            number = _rule_number(value)
+            number = rule_number(value)
             choices = ()
             if col == "C":
-                choices = R.METHODS_FOR_KIND[catalogue.BY_KEY[row[0]].kind]
-            elif col == "G" and row[2] in R.STEP_METHODS:
-                choices = R.STEP_POLICIES
+                choices = framework.by_key[row[0]].methods
+            elif col == "G" and row[2] in M.STEP_METHODS:
+                choices = M.STEP_POLICIES
             s.add(Cell(f"{col}{r}", number if number is not None else (value or None),
                        LABEL if col == "A" else INPUT, wrap=col in "HI",
                        number_format=RATE_FMT if col in "DE" and number is not None else None, choices=choices))
-    last = first + len(R.DEFAULT_ROWS) - 1
+    last = first + len(rows) - 1
     s.ranges[C.RULES_TABLE] = f"A{first}:I{last}"
     r = last + 2
-    for line in R.GENERAL_NOTES:
+    for line in framework.notes:
         s.add(Cell(f"A{r}", line, NOTE, merge=f"I{r}", wrap=True))
         s.heights[r] = 30
         r += 1
@@ -343,19 +292,6 @@ def _rules_sheet() -> Sheet:
     s.heights[r] = 30
     s.print_area = f"A1:I{r}"
     return s
-
-
-def _rule_number(value: str):
-    """Percent and plain numbers in the default rows become real numbers on the sheet."""
-    if not value or not isinstance(value, str):
-        return None
-    text = value.strip()
-    try:
-        if text.endswith("%"):
-            return float(text[:-1]) / 100
-        return float(text) if "." in text else int(text)
-    except ValueError:
-        return None
 
 
 RESULTS_FIRST_ROW = 4
@@ -396,6 +332,35 @@ XLWINGS_CONF_OPTIONAL = (
 )
 
 
+FRAMEWORK_SHEET = "指标框架"
+
+
+def framework_range(section: str) -> str:
+    """The defined name of a section of the framework a template carries (header row included)."""
+    return f"框架_{section}"
+
+
+def _framework_sheet(framework: Framework) -> Sheet:
+    """The framework the template was made from, section under section, so the workbook scores
+    itself by it wherever it goes (and `evalbook framework export BOOK` gives it back)."""
+    s = Sheet(FRAMEWORK_SHEET, "shtFramework", hidden=True)
+    s.add(Cell("A1", "本表记录生成本模板的指标框架（由 evalbook new 写入，请勿修改）；评分办法的调整请在“评分规则”表中进行。",
+               NOTE))
+    sections = framework.sections()
+    sections["说明"].append({"项目": "指纹", "内容": framework.fingerprint})
+    r = 3
+    for name, rows in sections.items():
+        columns = F.SECTION_COLUMNS[name]
+        s.add(*(Cell(f"{column_letter(i)}{r}", c, HEADER) for i, c in enumerate(columns, 1)))
+        for offset, row in enumerate(rows, 1):
+            s.add(*(Cell(f"{column_letter(i)}{r + offset}", row.get(c) or None, TEXT)
+                    for i, c in enumerate(columns, 1) if row.get(c)))
+        last = r + max(len(rows), 1)
+        s.ranges[framework_range(name)] = f"A{r}:{column_letter(len(columns))}{last}"
+        r = last + 2
+    return s
+
+
 def _conf_sheet() -> Sheet:
     s = Sheet("xlwings.conf", "shtConf", hidden=True)
     s.widths = {"A": 18, "B": 40, "C": 60}
@@ -413,16 +378,15 @@ def _conf_sheet() -> Sheet:
     return s
 
 
-def sheets(funds: int = 1) -> list[Sheet]:
+def sheets(funds: int = 1, framework: Framework | None = None) -> list[Sheet]:
     """The template's sheets in order, with `funds` fund sheets (the template has one)."""
-    from .funds import layout as fund_layout  # the fund sheets are built from this module's parts
-
-    rules = _rules_sheet()
+    framework = framework or seed_framework()
+    rules = _rules_sheet(framework)
     last_rule_row = max(int("".join(ch for ch in c.ref if ch.isdigit())) for c in rules.cells)
     fund_layout.add_rules(rules, last_rule_row + 2)
-    return ([_score_sheet(), _data_sheet(), rules, _results_sheet()]
+    return ([_score_sheet(framework), _data_sheet(framework), rules, _results_sheet()]
             + [fund_layout.fund_sheet(n) for n in range(1, funds + 1)]
-            + [fund_layout.summary_sheet(), _conf_sheet()])
+            + [fund_layout.summary_sheet(), _framework_sheet(framework), _conf_sheet()])
 
 
 def input_cells() -> dict[str, tuple[str, str]]:

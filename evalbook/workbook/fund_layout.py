@@ -1,15 +1,15 @@
 """Where a fund's block stands: the seed's 县级专项资金绩效目标自评表, one sheet per fund.
 
 Every fund sheet has the same cells; only its defined names differ (专项1_…, 专项2_…), so adding a
-fund copies a sheet and renames its names.  Pure data, like `evalbook.layout`.
+fund copies a sheet and renames its names.  Pure data, like `evalbook.workbook.layout`.
 """
 
 from __future__ import annotations
 
-from .. import layout as L
-from . import names as N
-from .qualitative import TIER_KEYS
-from .rules import DEFAULT_FUND_RULE_ROWS, FUND_GENERAL_NOTES, FUND_RULE_COLUMNS
+from evalbook.funds import names as N
+from evalbook.funds.qualitative import TIER_KEYS
+from evalbook.funds.rules import DEFAULT_FUND_RULE_ROWS, FUND_GENERAL_NOTES, FUND_RULE_COLUMNS
+from evalbook.workbook import sheetspec as L
 
 SHEET_PREFIX = N.FUND_SHEET  # 专项资金自评表1, 专项资金自评表2, …
 FIRST_INDICATOR_ROW = 12
@@ -140,7 +140,7 @@ def add_rules(rules_sheet: L.Sheet, first_row: int) -> None:
     s.add(*(L.Cell(f"{c}{head}", t, L.HEADER) for c, t in zip(columns, FUND_RULE_COLUMNS)))
     for offset, row in enumerate(DEFAULT_FUND_RULE_ROWS):
         r = head + 1 + offset
-        points = L._rule_number(row[1])
+        points = L.rule_number(row[1])
         s.add(L.Cell(f"A{r}", row[0], L.LABEL, wrap=True),
               L.Cell(f"B{r}", points, L.INPUT),
               L.Cell(f"C{r}", row[2] or None, L.INPUT),

@@ -1,0 +1,225 @@
+"""`evalbook batch`: score every department's workbook in folders, read-only, into one 汇总.xlsx.
+
+Each file is scored exactly as `evalbook check` would (its own 评分规则, the same engine) by a
+pool of worker processes.  Workers open files read-only and return small plain dicts; the parent
+spills them to disk as they arrive and writes the summary at the end, so neither memory nor the
+input files change with the size of the batch.  One bad file only adds a row to 无法读取.
+
+Exit codes: 0 every file read and none has 错误; 1 some have 错误; 2 some could not be read (or
+nothing could be done at all).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+from evalbook.bureau.discover import Task, check_output, check_writable, discover
+from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, WorkbookUnusable
+from evalbook.core.textsafe import terminal_safe
+
+
+# ---- the command ------------------------------------------------------------------------------
+
+
+def register(subparsers) -> None:
+    batch = subparsers.add_parser(
+        "batch", help="批量评分：读取文件夹中所有部门的工作簿（不改动任何文件），生成一份汇总表",
+        description="对文件夹（含子文件夹）中所有.xlsm/.xlsx工作簿按各自的评分规则评分，输入文件只读不写；"
+                    "结果写入一份汇总工作簿（汇总、图表、问题清单、无法读取）。")
+    batch.add_argument("inputs", nargs="+", metavar="文件夹或文件", help="部门工作簿所在的文件夹，或工作簿文件")
+    batch.add_argument("-o", "--output", required=True, metavar="汇总.xlsx", help="汇总结果保存为此文件（.xlsx）")
+    batch.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                       help="并行进程数（默认为本机CPU核数）")
+    batch.set_defaults(handler=cmd_batch)
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"“{text}”不是整数") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("进程数至少为1")
+    return value
+
+
+def cmd_batch(args) -> int:
+    target = check_output(args.output)
+    tasks = discover(args.inputs, target)
+    check_writable(target)
+    jobs = args.jobs or default_jobs()
+    progress = Progress(len(tasks), sys.stderr)
+    tally = run_batch(tasks, target, jobs, progress.advance, progress.writing)
+    progress.close()
+    print(f"{tally.line()}；汇总已写入：{terminal_safe(target)}")
+    if tally.unreadable:
+        return EXIT_UNUSABLE
+    return EXIT_FINDINGS if tally.with_errors else EXIT_OK
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_batch(tasks: list[Task], target: Path, jobs: int, on_result: Callable[[dict], None] | None = None,
+              on_writing: Callable[[], None] | None = None):
+    """Score `tasks` and write the summary to `target`; returns the Tally."""
+    from evalbook.bureau.summary import Collector, write_summary
+
+    with tempfile.TemporaryDirectory(prefix="evalbook-batch-") as spill:
+        collector = Collector(spill)
+        try:
+            for result in score_all(tasks, jobs):
+                collector.add(result)
+                if on_result is not None:
+                    on_result(result)
+            if on_writing is not None:
+                on_writing()
+            write_summary(target, collector)
+            return collector.tally
+        finally:
+            collector.close()
+
+
+# ---- finding the files ------------------------------------------------------------------------
+
+
+
+
+# ---- scoring ----------------------------------------------------------------------------------
+
+
+def score_file(task: Task) -> dict:
+    """One workbook → a small plain dict (cheap to send between processes); never raises."""
+    path, name = task.path, task.name
+    if task.problem is not None:
+        return {"ok": False, "path": path, "name": name, "reason": task.problem}
+    try:
+        return _scored(path, name)
+    except WorkbookUnusable as exc:
+        return {"ok": False, "path": path, "name": name, "reason": str(exc)}
+    except Exception as exc:  # one bad file must never stop the batch
+        return {"ok": False, "path": path, "name": name,
+                "reason": f"处理该文件时发生意外错误（{type(exc).__name__}），请把该文件发给技术支持"}
+
+
+def _scored(path: str, name: str) -> dict:
+    from evalbook.adapters.xlsx import XlsxBook
+    from evalbook.workbook.serialise import batch_record
+    from evalbook.workbook.service import read_evaluation
+
+    with XlsxBook(path) as book:
+        try:
+            evaluation = read_evaluation(book)
+        except WorkbookUnusable:
+            if book.has_sheet("汇总") and not book.has_name("填报单位"):
+                raise WorkbookUnusable("这是evalbook生成的汇总表，不是部门填报的工作簿") from None
+            raise
+    return batch_record(evaluation, path, name)
+
+
+def _quiet_worker() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
+WORKER_DIED = "评分该文件时工作进程意外退出（可能内存不足或文件异常），已跳过"
+
+
+def score_chunk(tasks: list[Task]) -> list[dict]:
+    return [score_file(task) for task in tasks]
+
+
+def score_all(tasks: list[Task], jobs: int) -> Iterable[dict]:
+    """Results in completion order (the summary sorts them, so output does not depend on it)."""
+    if jobs <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield score_file(task)
+        return
+    from evalbook.workbook import service  # noqa: F401  imported once here, so forked workers start warm
+    from evalbook.adapters import xlsx  # noqa: F401
+
+    jobs = min(jobs, len(tasks))
+    # large enough chunks to keep IPC cheap, small enough that every worker stays busy to the end
+    chunksize = max(1, min(32, len(tasks) // (jobs * 8)))
+    chunks = [tasks[i:i + chunksize] for i in range(0, len(tasks), chunksize)]
+    lost = yield from _run_chunks(chunks, jobs)
+    # A worker that died outright (killed for memory, say) takes its pool down with it: score
+    # what was lost one file at a time in a fresh worker, so only the culprit is skipped.
+    for task in lost:
+        lost_again = yield from _run_chunks([[task]], 1)
+        for failed in lost_again:
+            yield {"ok": False, "path": failed.path, "name": failed.name, "reason": WORKER_DIED}
+
+
+def _run_chunks(chunks: list[list[Task]], jobs: int):
+    """Yields the results of every chunk that finished; returns the tasks of those that did not."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    lost: list[Task] = []
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(), initializer=_quiet_worker) as pool:
+        futures = {pool.submit(score_chunk, chunk): chunk for chunk in chunks}
+        for future in as_completed(futures):
+            try:
+                results = future.result()
+            except BrokenProcessPool:
+                lost.extend(futures[future])
+                continue
+            yield from results
+    return lost
+
+
+# ---- progress ---------------------------------------------------------------------------------
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent when stderr is a file or a pipe."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int, stream=None):
+        self.total = total
+        self.stream = stream
+        self.enabled = bool(stream is not None and hasattr(stream, "isatty") and stream.isatty()) and total > 0
+        self.done = 0
+        self.start = time.monotonic()
+        self.shown = 0.0
+
+    def advance(self, _result=None) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.shown < 0.1 and self.done < self.total:
+            return
+        self.shown = now
+        share = self.done / self.total
+        filled = int(self.WIDTH * share)
+        bar = "█" * filled + "░" * (self.WIDTH - filled)
+        elapsed = now - self.start
+        left = elapsed / self.done * (self.total - self.done) if self.done else 0
+        self.stream.write(f"\r评分 {bar} {self.done}/{self.total} {share:4.0%}  约剩{left:.0f}秒 ")
+        self.stream.flush()
+
+    def writing(self) -> None:
+        if self.enabled:
+            self.stream.write(f"\r{'正在写入汇总表…':<{self.WIDTH + 40}}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * (self.WIDTH + 40) + "\r")
+            self.stream.flush()

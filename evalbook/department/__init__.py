@@ -1,0 +1,1 @@
+"""The department engine: indicator frameworks as data, rules, measurement, methods, validation."""

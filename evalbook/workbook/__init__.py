@@ -1,0 +1,1 @@
+"""The workbook layer: layout, names contract, the Book protocol, read/write service, serialiser."""
