@@ -43,7 +43,8 @@ def test_add_fund_gives_an_empty_sheet_with_its_own_names(tmp_path, capsys):
     assert main(["add-fund", str(book)]) == 0  # the example has two funds: this is the third
     assert "专项资金自评表3" in capsys.readouterr().out
     wb = openpyxl.load_workbook(book)
-    assert wb.sheetnames[-1] == "专项资金自评表3"
+    # right after the last fund sheet, not after the hidden xlwings.conf at the end of the tabs
+    assert wb.sheetnames[wb.sheetnames.index("专项资金自评表2") + 1] == "专项资金自评表3"
     dest = dict(wb.defined_names["专项3_指标3_完成值"].destinations)
     assert dest == {"专项资金自评表3": "$E$14"}
     assert wb["专项资金自评表3"]["C2"].value is None  # the copy starts empty
@@ -56,7 +57,7 @@ def test_add_fund_gives_an_empty_sheet_with_its_own_names(tmp_path, capsys):
         part = added.sheet_parts["专项资金自评表3"]
     with zipfile.ZipFile(book) as z:
         sheet = z.read(part).decode()
-        assert "codeName" not in sheet and '"专项资金自评表3"' in sheet  # own highlight rule
+        assert 'codeName="shtFund3"' in sheet and '"专项资金自评表3"' in sheet  # own code name, own highlight rule
         assert z.testzip() is None
 
 
