@@ -13,10 +13,10 @@ relationships and content types), which are small; cell edits go through `sheetx
 
 from __future__ import annotations
 
-import codecs
-import re
 import xml.parsers.expat as expat
 from typing import Iterator
+
+from evalbook.adapters.package import decode_xml as decode_part
 
 XMLNS = "http://www.w3.org/2000/xmlns/"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -28,27 +28,11 @@ class XmlRefused(ValueError):
 
 # ---- bytes → text ------------------------------------------------------------------------------
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
-_DECLARED = re.compile(rb"""^<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-
-
 def decode_xml(data: bytes) -> str:
-    """A part's text, whatever Unicode layout its writer chose: a BOM, UTF-16 without one (the
-    zero bytes around '<' show it), or the encoding its declaration names; UTF-8 otherwise."""
+    """A part's text, whatever Unicode layout its writer chose (the package's one decoder)."""
     try:
-        for bom, codec in _BOMS:
-            if data.startswith(bom):
-                return data.decode(codec)
-        if data[:2] == b"<\x00":
-            return data.decode("utf-16-le")
-        if data[:2] == b"\x00<":
-            return data.decode("utf-16-be")
-        m = _DECLARED.match(data)
-        codec = m.group(1).decode("ascii").lower() if m else "utf-8"
-        if codec.startswith(("utf-16", "utf-32", "ucs")):  # declared wide, laid out narrow: read as bytes say
-            codec = "utf-8"
-        return data.decode(codec)
-    except (UnicodeError, LookupError):
+        return decode_part(data)[0]
+    except (UnicodeError, LookupError, ValueError):
         raise XmlRefused("无法识别的字符编码") from None
 
 
