@@ -70,8 +70,10 @@ def read_keyed_rows(
     unknown: Callable[[str], str],
     missing: Callable[[str], str],
     key_text: Callable[[object], str] = lambda raw: clean_text(str(raw or "")),
+    required: Sequence[str] | None = None,
 ) -> KeyedRows[T]:
-    """Every row parsed by `parse(key, row, row_number)` (which raises RowError), with problems."""
+    """Every row parsed by `parse(key, row, row_number)` (which raises RowError), with problems.
+    A key of `required` (all `keys` by default) without a row is a problem too."""
     parsed: dict[str, T] = {}
     problems: list[RuleProblem] = []
     seen: dict[str, int] = {}
@@ -95,7 +97,7 @@ def read_keyed_rows(
             parsed[key] = parse(key, row, row_number)
         except RowError as exc:
             problems.append(RuleProblem(key, row_number, exc.column, exc.message))
-    for key in keys:
+    for key in (keys if required is None else required):
         if key not in seen:
             problems.append(RuleProblem(key, 0, noun, missing(key)))
     return KeyedRows(parsed, problems)

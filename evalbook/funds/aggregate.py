@@ -25,6 +25,8 @@ from evalbook.core.numbers import fmt_money, fmt_score, fraction_to_float, round
 from . import names as N
 from . import units as U
 from .model import PENDING, FundResult
+from evalbook.core.grading import Grades
+
 from .rules import FUND_GRADES
 from .targets import NUMBER
 
@@ -84,10 +86,11 @@ class FundsSummary:
     score_text: str
     indicators: list[MergedIndicator] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    grades: Grades = FUND_GRADES
 
     @property
     def grade(self) -> str | None:
-        return FUND_GRADES.grade_for(self.score)
+        return self.grades.grade_for(self.score)
 
     def outputs(self) -> dict[str, object]:
         """Summary defined name → value (names as in `names.summary_names`)."""
@@ -108,7 +111,7 @@ class FundsSummary:
         return [m.row() for m in self.indicators]
 
 
-def summarize(results: Sequence[FundResult]) -> FundsSummary:
+def summarize(results: Sequence[FundResult], grades: Grades = FUND_GRADES) -> FundsSummary:
     lines = [
         FundLine(r.number, r.name, r.budget, r.spent, r.money[0].rate, r.total, r.grade) for r in results
     ]
@@ -118,7 +121,7 @@ def summarize(results: Sequence[FundResult]) -> FundsSummary:
     rate = spent / budget if budget and spent is not None else None
     score, score_text = _weighted_score(lines, budget)
     indicators = _merge_indicators(results, notes)
-    return FundsSummary(lines, budget, spent, rate, score, score_text, indicators, notes)
+    return FundsSummary(lines, budget, spent, rate, score, score_text, indicators, notes, grades)
 
 
 def _sum(lines: list[FundLine], attr: str, label: str, notes: list[str]) -> Fraction | None:

@@ -150,6 +150,7 @@ class FundResult(Graded):
     gaps: list[str] = field(default_factory=list)  # why the total cannot be formed beyond single rows
     findings: list[Finding] = field(default_factory=list)
     grades: Grades = FUND_GRADES
+    cap: Fraction | None = None  # highest total the 执行率 allows (评分规则: 执行率封顶)
 
     @property
     def budget(self) -> Fraction | None:
@@ -172,7 +173,9 @@ class FundResult(Graded):
 
     @property
     def total(self) -> Fraction | None:
-        return self.scored_total if self.complete else None
+        if not self.complete:
+            return None
+        return self.scored_total if self.cap is None else min(self.scored_total, self.cap)
 
     def indicator(self, row: int) -> IndicatorScore:
         return next(i for i in self.indicators if i.row == row)

@@ -14,7 +14,7 @@ from typing import Sequence
 from evalbook.core import ruletable as T
 from evalbook.core.findings import Finding
 from evalbook.core.grading import Grades
-from evalbook.core.intervals import parse_bounds
+from evalbook.core.intervals import Interval, parse_bounds
 from evalbook.core.numbers import quote, read_number
 from evalbook.funds import names as N
 from evalbook.funds.form import GROUPS
@@ -30,7 +30,14 @@ FUND_RULE_COLUMNS = ("项目", "分值", "完成比例区间", "口径说明")
 EXEC_KEY = N.EXEC  # 预算执行率
 LEVEL1_KEYS = {group.level1: group.rule_key for group in GROUPS}
 WEIGHT_KEYS = (EXEC_KEY,) + tuple(LEVEL1_KEYS.values())
-ALL_KEYS = WEIGHT_KEYS + TIER_KEYS
+# Options found in use elsewhere, each off (today's scoring) while its 完成比例区间 cell is blank.
+MOVE_KEY = f"{GROUPS[-1].rule_key}缺省时转入{GROUPS[-2].rule_key}"  # 财预〔2020〕10号
+OVERRUN_KEY = "大幅超目标扣分"
+CAP_KEY = "执行率封顶"
+GRADES_KEY = "专项等级"
+OPTION_KEYS = (MOVE_KEY, OVERRUN_KEY, CAP_KEY, GRADES_KEY)
+ALL_KEYS = WEIGHT_KEYS + TIER_KEYS + OPTION_KEYS
+REQUIRED_KEYS = WEIGHT_KEYS + TIER_KEYS  # a template made before the options has none of their rows
 
 _SHARED = "由本类各三级指标平分；某指标填写了“分值”的按所填分值计，其余指标平分剩余分值。"
 
@@ -40,6 +47,10 @@ DEFAULT_FUND_RULE_ROWS: tuple[tuple[str, ...], ...] = (
     (TIER_KEYS[0], "", "[80%,100%]", "定性指标完成比例100%—80%（含）。"),
     (TIER_KEYS[1], "", "[60%,80%)", "定性指标完成比例80%—60%（含）。"),
     (TIER_KEYS[2], "", "[0%,60%)", "定性指标完成比例60%—0%。"),
+    (MOVE_KEY, "", "", f"填“是”时，没有{GROUPS[-1].rule_key}的专项，其分值并入{GROUPS[-2].rule_key}（财预〔2020〕10号）；空白为不并入。"),
+    (OVERRUN_KEY, "", "", "填如“130%:2”：定量指标完成值超过指标值30%及以上的，该指标扣2分；空白为不扣。"),
+    (CAP_KEY, "", "", "填如“[70%,80%):89；[60%,70%):79；[50%,60%):69；<50%:59”：按执行率限定专项得分上限；空白为不限定。"),
+    (GRADES_KEY, "", "", "填如“优:90；良:80；中:60；差:0”（等级:下限）；空白按90/80/60分档。"),
 )
 
 FUND_GENERAL_NOTES = (
@@ -63,6 +74,9 @@ class FundRules:
     tiers: tuple[Tier, ...] | None = None  # None when any tier row is wrong or missing
     problems: list[T.RuleProblem] = field(default_factory=list)
     grades: Grades = FUND_GRADES
+    move_missing_level: bool = False  # the last group's weight goes to the one before when it is absent
+    overrun: tuple[Fraction, Fraction] | None = None  # (完成率 from which, points deducted)
+    caps: tuple[tuple[Interval, Fraction], ...] = ()  # 执行率 interval → highest total
 
     @property
     def total_weight(self) -> Fraction:
@@ -100,7 +114,56 @@ def parse_interval(key: str, raw: object) -> Tier:
     return Tier(key, low, low_closed, high, high_closed)
 
 
-def _parse_row(key: str, row: tuple, row_number: int) -> Fraction | Tier:
+def _option_text(row: tuple) -> str:
+    return compact(T.cell_at(row, 2) or "").replace("，", ",").replace("；", ";")
+
+
+def _parse_option(key: str, row: tuple) -> object:
+    """An option row's value, None when its cell is blank (the option is off)."""
+    text = _option_text(row)
+    if not text:
+        return None
+    try:
+        if key == MOVE_KEY:
+            if text not in ("是", "否"):
+                raise ValueError("应填“是”或留空")
+            return text == "是"
+        if key == GRADES_KEY:
+            bands = []
+            for part in filter(None, text.split(";")):
+                name, _, floor = part.rpartition(":")
+                value = read_number(floor).value
+                if not name or value is None:
+                    raise ValueError(f"“{part}”应写成“优:90”的形式")
+                bands.append((value, name))
+            return Grades(tuple(sorted(bands, key=lambda b: -b[0])))
+        pairs = []
+        for part in filter(None, text.split(";")):
+            where, _, points = part.rpartition(":")
+            bounds, value = parse_bounds(where), read_number(points).value
+            if bounds is None or value is None or value < 0:
+                raise ValueError(f"“{part}”应写成“区间:分数”的形式")
+            pairs.append((Span(*bounds), value))
+        if key == OVERRUN_KEY:
+            if len(pairs) != 1 or pairs[0][0].low is None:
+                raise ValueError("应写成如“130%:2”（完成率达到130%及以上扣2分）")
+            return pairs[0][0].low, pairs[0][1]
+        return tuple(pairs)
+    except ValueError as exc:
+        raise T.RowError("完成比例区间", f"“{key}”{exc}") from None
+
+
+@dataclass(frozen=True)
+class Span(Interval):
+    low: Fraction | None
+    low_closed: bool
+    high: Fraction | None
+    high_closed: bool
+
+
+def _parse_row(key: str, row: tuple, row_number: int) -> Fraction | Tier | object:
+    if key in OPTION_KEYS:
+        return _parse_option(key, row)
     if key in WEIGHT_KEYS:
         return _weight(row)
     try:
@@ -112,7 +175,7 @@ def _parse_row(key: str, row: tuple, row_number: int) -> Fraction | Tier:
 def read_fund_rules(rows: Sequence[tuple], first_row: int = 2) -> FundRules:
     """The 专项评分规则表 rows (header excluded) → FundRules with every problem found."""
     table = T.read_keyed_rows(
-        rows, first_row, keys=ALL_KEYS, noun="项目", parse=_parse_row,
+        rows, first_row, keys=ALL_KEYS, required=REQUIRED_KEYS, noun="项目", parse=_parse_row,
         unknown=lambda key: f"项目名称{quote(key)}不是{'、'.join(ALL_KEYS)}之一",
         missing=lambda key: f"专项评分规则中缺少“{key}”行",
         key_text=lambda raw: compact(raw or ""),
@@ -123,6 +186,8 @@ def read_fund_rules(rows: Sequence[tuple], first_row: int = 2) -> FundRules:
         exec_weight=parsed.get(EXEC_KEY),
         level_weights={level: parsed[key] for level, key in LEVEL1_KEYS.items() if key in parsed},
         tiers=tiers, problems=table.problems,
+        grades=parsed.get(GRADES_KEY) or FUND_GRADES, move_missing_level=bool(parsed.get(MOVE_KEY)),
+        overrun=parsed.get(OVERRUN_KEY), caps=parsed.get(CAP_KEY) or (),
     )
 
 
@@ -141,6 +206,8 @@ def _consequence(key: str) -> str:
         return f"各专项{key}不计分"
     if key in TIER_KEYS:
         return "各专项定性指标不计分"
+    if key in OPTION_KEYS:
+        return "该选项按空白（不启用）处理" if key != GRADES_KEY else "专项等级按90/80/60分档"
     return "该行不起作用"
 
 

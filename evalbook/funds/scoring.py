@@ -24,6 +24,8 @@ from .rules import (
     LEVEL1_KEYS, FundRules, default_fund_rules, default_source, fund_rule_findings,
     read_fund_rules,
 )
+from .form import GROUPS
+from .targets import NUMBER as T_QUANTITATIVE
 from .targets import IndicatorError, parse_target
 
 ONE = Fraction(1)
@@ -44,11 +46,21 @@ def evaluate_fund(
     weights, weight_notes = _allocate(sheet, rows, rules, gaps)
     indicators = [_score_row(sheet, info, weights.get(info.k), weight_notes.get(info.k), rules) for info in rows]
     V.check_remarks(sheet)
+    cap = _cap(rules, exec_rate)
+    if cap is not None:
+        exec_text += f"；执行率{fmt_pct(exec_rate)}，按评分规则专项得分不超过{fmt_score(cap)}分"
     return FundResult(
         number=fund.number, name=read_text(fund.name), money=lines, exec_weight=rules.exec_weight,
         exec_rate=exec_rate, exec_score=exec_score, exec_explanation=exec_text,
-        indicators=indicators, gaps=gaps, findings=sheet.findings,
+        indicators=indicators, gaps=gaps, findings=sheet.findings, grades=rules.grades, cap=cap,
     )
+
+
+def _cap(rules: FundRules, exec_rate: Fraction | None) -> Fraction | None:
+    """The highest total the 执行率 allows (执行率封顶), None when no cap applies."""
+    if exec_rate is None:
+        return None
+    return next((cap for span, cap in rules.caps if span.contains(exec_rate)), None)
 
 
 @dataclass
@@ -81,7 +93,7 @@ def evaluate_funds(
     for result in results:
         findings.extend(result.findings)
     blank = [f.number for f in funds if f.is_blank()]
-    return FundsReport(results, summarize(results), findings, blank)
+    return FundsReport(results, summarize(results, rules.grades), findings, blank)
 
 
 # ---- 预算执行率 ---------------------------------------------------------------------------
@@ -128,9 +140,14 @@ def _allocate(sheet: V.FundSheet, rows: list[V.RowInfo], rules: FundRules, gaps:
     """(row k → weight, row k → why it has none)."""
     weights: dict[int, Fraction] = {}
     notes: dict[int, str] = {}
+    moved = _moved_weight(rows, rules)
     for level, key in LEVEL1_KEYS.items():
         group = [r for r in rows if r.level1 == level]
         total = rules.level_weights.get(level)
+        if level in moved and total is not None:
+            total += moved[level]
+        if not group and level in _MOVED_FROM and moved:
+            continue  # its weight went to the group before (评分规则: 满意度指标缺省时转入效益指标)
         if not group:
             gaps.append(f"未填写{key}")
             sheet.report(
@@ -159,6 +176,18 @@ def _allocate(sheet: V.FundSheet, rows: list[V.RowInfo], rules: FundRules, gaps:
         for r in group:
             weights[r.k] = r.points if r.points is not None else (total - entered) / len(free)
     return weights, notes
+
+
+_MOVED_FROM = (GROUPS[-1].level1,)
+
+
+def _moved_weight(rows: list[V.RowInfo], rules: FundRules) -> dict[str, Fraction]:
+    """{group that receives → weight} when the last group is absent and the rule moves it."""
+    last, before = GROUPS[-1].level1, GROUPS[-2].level1
+    weight = rules.level_weights.get(last)
+    if not rules.move_missing_level or weight is None or any(r.level1 == last for r in rows):
+        return {}
+    return {before: weight}
 
 
 def _split(group: list[V.RowInfo], total: Fraction) -> str | None:
@@ -223,6 +252,10 @@ def _score_row(
     # A qualitative 完成比例 never exceeds 100% (its tier ends there), so one formula serves both.
     score = weight * min(outcome.ratio, ONE)
     tail = _scored(weight, outcome.ratio, score)
+    if rules.overrun is not None and outcome.kind == T_QUANTITATIVE and outcome.ratio >= rules.overrun[0]:
+        threshold, points = rules.overrun
+        score = max(Fraction(0), score - points)
+        tail += f"；完成率达到{fmt_pct(threshold)}以上，按评分规则扣{fmt_score(points)}分，得{fmt_score(score)}分"
     return result(f"{lead}，{tail}", outcome, score)
 
 
