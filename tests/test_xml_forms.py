@@ -304,3 +304,119 @@ def test_libreoffice_opens_scored_variants(form, tmp_path):
         return rows[row - 1][X.column_index(letters) - 1]
 
     assert float(at(total)) == 76 and at(grade) == "中"  # shown in its number format, 76.00
+
+
+# ---- the patcher and the other rewriters, one form at a time ---------------------------------------
+
+def _sheet(rows: str, head: str = "", prefix: str = "") -> str:
+    p = prefix
+    ns = f'xmlns{":" + p[:-1] if p else ""}="{MAIN}" xmlns:ev="{EV}"'
+    return f"<{p}worksheet {ns}>{head}<{p}sheetData>{rows}</{p}sheetData></{p}worksheet>"
+
+
+def _values(xml: str) -> dict:
+    return X.read_cells(SafeET.fromstring(xml), [], set())
+
+
+def _refs(xml: str) -> list[str]:
+    root = SafeET.fromstring(xml)
+    return [c.get("r") for c in root.iter(f"{{{MAIN}}}c")]
+
+
+def test_single_quoted_references_are_replaced_not_duplicated():
+    patch = X.SheetPatch(_sheet("<row r='4' spans='1:2'><c r='B4' s='3'><v>1</v></c><c r='C4'><v>7</v></c></row>"))
+    patch.set_cells({"B4": 5, "D4": "新"})
+    assert _values(patch.xml) == {"B4": 5, "C4": 7, "D4": "新"}
+    assert _refs(patch.xml) == ["B4", "C4", "D4"]
+    assert "s=\"3\"" in patch.xml and "spans" not in patch.xml
+
+
+def test_markup_lookalikes_in_comments_cdata_pis_and_attributes_stay_what_they_are():
+    rows = (f'<!--<row r="4"><c r="B4"><v>9</v></c></row>-->'
+            f'<row r="4" ev:note="a>b/>c"><?pi </row><row r="4">?><c r="A4" t="inlineStr" ev:x=\'/>\'><is><t>'
+            f'<![CDATA[</row><row r="4">]]></t></is></c><!-- </row> --><c r="B4"><v>1</v></c></row>')
+    xml = _sheet(rows, head='<!--<sheetData><row r="4"/></sheetData>-->')
+    patch = X.SheetPatch(xml)
+    patch.set_cells({"B4": 2, "C4": 3})
+    assert _values(patch.xml) == {"A4": '</row><row r="4">', "B4": 2, "C4": 3}
+    assert patch.xml.count("<!--") == 3 and "<?pi </row><row r=\"4\">?>" in patch.xml
+    assert 'ev:note="a>b/>c"' in patch.xml
+
+
+def test_every_element_prefixed_and_an_empty_sheet_data():
+    patch = X.SheetPatch(_sheet("", prefix="x:").replace("<x:sheetData></x:sheetData>", "<x:sheetData/>"))
+    patch.set_cells({"B2": 1, "A1": "甲"})
+    assert _values(patch.xml) == {"A1": "甲", "B2": 1}
+    assert "<c" not in patch.xml.replace("<x:c", "")
+
+
+def test_self_closing_row_gets_its_cells():
+    patch = X.SheetPatch(_sheet('<row r="3" ht="20" customHeight="1" />'))
+    patch.set_cells({"C3": 1})
+    assert _values(patch.xml) == {"C3": 1}
+    assert 'ht="20"' in patch.xml
+
+
+def test_rows_left_implied_keep_their_numbers_when_a_row_before_them_goes():
+    # row 4 is emptied and removed; the row after it said nothing about its number
+    patch = X.SheetPatch(_sheet('<row r="4"><c><v>1</v></c></row><row><c/><c><v>2</v></c></row>'))
+    patch.clear_block(4, range(1, 2))
+    assert _values(patch.xml) == {"A5": None, "B5": 2}
+    patch = X.SheetPatch(_sheet('<row r="9"><c><v>1</v></c></row><row><c><v>2</v></c></row>'))
+    patch.set_cells({"A1": 0})  # inserted before rows whose numbers are implied
+    assert _values(patch.xml) == {"A1": 0, "A9": 1, "A10": 2}
+
+
+def test_shared_formula_followers_found_through_prefixes_and_quotes():
+    rows = ("<x:row r='1'><x:c r='A1'><x:f t='shared' ref='A1:A2' si='0'>B1*2</x:f><x:v>2</x:v></x:c></x:row>"
+            "<x:row r='2'><x:c r='A2'><x:f t='shared' si='0'/><x:v>4</x:v></x:c></x:row>")
+    patch = X.SheetPatch(_sheet(rows, prefix="x:"))
+    patch.set_cells({"A1": 5})
+    assert "<x:f>B2*2</x:f>" in patch.xml and "si=" not in patch.xml and patch.removed_formula
+    assert X.formula_texts(patch.xml) == ["B2*2"]
+
+
+def test_a_sheet_declaring_a_dtd_is_refused():
+    with pytest.raises(ValueError):
+        X.SheetPatch('<!DOCTYPE w [<!ENTITY e "x">]>' + _sheet("<row r='1'><c r='A1'><v>&e;</v></c></row>"))
+
+
+def test_merges_and_protection_are_read_by_the_parser():
+    xml = _sheet("", head="<!-- <sheetProtection sheet='1'/> -->") .replace(
+        "</sheetData>", "</sheetData><mergeCells count='1'><mergeCell ref='A1:B2'/></mergeCells>")
+    assert X.merged_ranges_text(xml) == [(1, 1, 2, 2)] and not X.sheet_protected_text(xml)
+    assert X.sheet_protected_text(xml.replace("</worksheet>", "<sheetProtection sheet='true'/></worksheet>"))
+
+
+def test_recalculation_flag_found_past_comments_and_quotes():
+    before = (f"<x:workbook xmlns:x='{MAIN}'><!-- <x:calcPr fullCalcOnLoad='1'/> --><x:sheets/>"
+              f"<x:calcPr calcId='1' fullCalcOnLoad='0' ev:y='>' xmlns:ev='{EV}'/></x:workbook>")
+    after = X.with_full_calc_on_load(before)
+    assert after == before.replace("fullCalcOnLoad='0'", "fullCalcOnLoad='1'")
+
+
+def test_styles_copy_with_quote_prefix_in_prefixed_single_quoted_styles():
+    xml = (f"<x:styleSheet xmlns:x='{MAIN}'><!-- <x:cellXfs count='9'> --><x:cellXfs count='2'>"
+           "<x:xf numFmtId='0' fontId='0'/><x:xf numFmtId='0' fontId='1'><x:alignment wrapText='1'/></x:xf>"
+           "</x:cellXfs></x:styleSheet>")
+    styles = X.StylesPatch(xml)
+    assert styles.quote_prefixed("1") == "2" and styles.changed
+    root = SafeET.fromstring(styles.xml)
+    xfs = root.find(f"{{{MAIN}}}cellXfs")
+    assert xfs.get("count") == "3" and xfs[2].get("quotePrefix") == "1" and xfs[2].get("fontId") == "1"
+    assert xfs[2][0].get("wrapText") == "1"
+    assert styles.quote_prefixed("1") == "2"  # the copy is found again, not made twice
+    assert X.StylesPatch(styles.xml).quote_prefixed("2") == "2"
+
+
+def test_calc_chain_references_removed_as_elements():
+    from evalbook.adapters.xlsx import _without_calc_chain_refs
+
+    types = ("<Types xmlns='http://schemas.openxmlformats.org/package/2006/content-types'>"
+             "<!-- <Override PartName='/xl/calcChain.xml'/> -->"
+             "<Override PartName='/xl/calcChain.xml' ContentType='application/vnd.openxmlformats-officedocument"
+             ".spreadsheetml.calcChain+xml'/><Override PartName='/xl/a.xml' ContentType='x>y'/></Types>")
+    out = _without_calc_chain_refs("[Content_Types].xml", types.encode("utf-16")).decode("utf-16")
+    root = SafeET.fromstring(out.encode("utf-8"))
+    assert [e.get("PartName") for e in root] == ["/xl/a.xml"]
+    assert "<!-- <Override PartName='/xl/calcChain.xml'/> -->" in out
