@@ -10,8 +10,10 @@ from . import contract as C
 from .adapters.base import Book, WorkbookUnusable
 from .engine import PENDING, Evaluation, RulesSource, evaluate
 from .findings import ERROR, cell_position
-from .funds.service import read_funds, write_funds
+from .funds import names as FN
+from .funds.service import fund_numbers, read_funds, write_funds
 from .numbers import fmt_score, round2
+from .placement import check_outputs_apart
 
 READ_NAMES = C.INPUT_NAMES
 
@@ -27,6 +29,41 @@ def check_structure(book: Book) -> None:
         shown = "、".join(missing[:5]) + ("等" if len(missing) > 5 else "")
         raise WorkbookUnusable(
             f"工作簿缺少{len(missing)}个定义名称（{shown}），或其引用的单元格已被删除；请使用evalbook模板（evalbook new）")
+    funds = fund_numbers(book)
+    inputs = list(C.INPUT_NAMES) + [C.RULES_TABLE]
+    outputs = list(C.OUTPUT_NAMES)
+    if funds:
+        inputs.append(FN.FUND_RULES_TABLE)
+        for n in funds:
+            inputs += FN.fund_input_names(n)
+            outputs += FN.fund_output_names(n)
+    blocks = {C.RESULTS_TABLE: len(C.FINDING_COLUMNS), FN.SUMMARY_TABLE: len(FN.SUMMARY_COLUMNS),
+              FN.INDICATOR_SUMMARY_TABLE: len(FN.INDICATOR_SUMMARY_COLUMNS)}
+    check_outputs_apart(_where(book), inputs, outputs, template_homes(len(funds)), blocks)
+
+
+def _where(book: Book):
+    extent = getattr(book, "extent", None)  # the file adapter knows a range's extent
+
+    def where(name: str) -> tuple[str, str] | None:
+        if extent is not None:
+            return extent(name)
+        ref = book.locate(name)
+        return None if ref is None else (ref.sheet, ref.cell)
+
+    return where
+
+
+def template_homes(funds: int) -> dict[str, str]:
+    """Defined name → the sheet the template puts it on (for `funds` fund sheets)."""
+    homes = {}
+    for sheet in layout.sheets(max(funds, 1)):
+        for cell in sheet.cells:
+            if cell.name:
+                homes[cell.name] = sheet.title
+        for name in sheet.ranges:
+            homes[name] = sheet.title
+    return homes
 
 
 def read_evaluation(book: Book) -> Evaluation:

@@ -202,6 +202,14 @@ class XlsxBook:
             said.append(f"缺少{len(absent)}个定义名称（{some(absent)}）")
         return f"工作簿“{self.path.name}”：" + "；".join(said) if said else None
 
+    def extent(self, name: str) -> tuple[str, str] | None:
+        """(sheet, 'B4' or 'A5:I40') of a defined name, None if it leads to no cell."""
+        try:
+            sheet, first, last = self._target(name)
+        except WorkbookUnusable:
+            return None
+        return sheet, f"{first}:{last}" if last else first
+
     def locate(self, name: str) -> CellRef | None:
         try:
             sheet, first, _ = self._target(name)
