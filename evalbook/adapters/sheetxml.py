@@ -497,7 +497,6 @@ class SheetPatch:
         if facts.sheet_data is None:
             raise ValueError("no sheetData")
         self._facts = facts  # merges and protection: cell edits never change them
-        self.prefix = facts.sheet_data.prefix
         self.removed_formula = False
         self.last_touched: dict[str, str | None] = {}  # ref → style, for the protection check
 
@@ -523,6 +522,11 @@ class SheetPatch:
         if not self.removed_formula:
             return self._facts.has_formula
         return self._scan().has_formula
+
+    @property
+    def prefix(self) -> str:
+        """The prefix the sheet writes its SpreadsheetML elements with ('' or e.g. 'x:')."""
+        return self._scan().sheet_data.prefix
 
     # -- formulas that span cells ------------------------------------------------------------
 
@@ -692,7 +696,7 @@ class SheetPatch:
                 edits.append((row.element.start, row.element.end, _row_bytes(data, row)))
         sheet_data = scan.sheet_data
         for at, group in new_rows.items():
-            p = self.prefix
+            p = sheet_data.prefix
             text = b"".join(b'<%srow r="%d">%s</%srow>' % (p.encode(), row.number, b"".join(
                 c.replacement for c in row.cells), p.encode()) for row in group)
             if at >= 0:

@@ -14,33 +14,63 @@ import xml.parsers.expat as expat
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-XML_NS = "http://www.w3.org/XML/1998/namespace"
-
 
 class XmlRefused(ValueError):
     """Not well-formed, or declares a DTD/entities (never expanded here)."""
 
 
-@dataclass
 class Element:
-    """One element as the parser met it; `start`/`tag_end` are byte offsets of its start tag."""
+    """One element as the parser met it.  `start` is the byte offset of its start tag; the extent
+    of the tag and of the element are worked out only when asked for (most elements never are)."""
 
-    qname: str
-    uri: str | None
-    local: str
-    attrs: dict[str, str]  # as written (qualified names), values unescaped
-    start: int
-    tag_end: int
-    empty: bool  # written as <x/>
-    depth: int  # the root is 1
-    end: int = -1  # just past its end tag, known once the parser has passed it
-    close_start: int = -1  # where its end tag starts (== tag_end... for empty elements: tag_end)
+    __slots__ = ("qname", "uri", "local", "attrs", "start", "depth", "_data", "_reported", "_tag")
+
+    def __init__(self, qname: str, uri: str | None, local: str, attrs: dict[str, str], start: int,
+                 depth: int, data: bytes):
+        self.qname = qname  # as written, prefix included
+        self.uri = uri
+        self.local = local
+        # unprefixed attributes by name; prefixed ones keyed 'uri\x01local\x01prefix' (never looked up)
+        self.attrs = attrs
+        self.start = start
+        self.depth = depth  # the root is 1
+        self._data = data
+        self._reported = -1  # where expat reported the end: after <x/>, or at '</' of </x>
+        self._tag: tuple[int, bool] | None = None
 
     @property
     def prefix(self) -> str:
         """'x:' for <x:c>, '' for <c>: new children written with it land in the same namespace."""
         head, sep, _ = self.qname.rpartition(":")
         return head + sep
+
+    def _start_tag(self) -> tuple[int, bool]:
+        if self._tag is None:
+            self._tag = tag_end(self._data, self.start)
+        return self._tag
+
+    @property
+    def tag_end(self) -> int:
+        return self._start_tag()[0]
+
+    @property
+    def empty(self) -> bool:
+        """Written as <x/>."""
+        return self._start_tag()[1]
+
+    @property
+    def close_start(self) -> int:
+        """Where its end tag starts (for <x/>: where it ends)."""
+        if self._reported < 0:
+            raise ValueError("element not finished")
+        return self.tag_end if self.empty else self._reported
+
+    @property
+    def end(self) -> int:
+        """Just past its end tag."""
+        if self.empty:
+            return self.tag_end
+        return self._data.index(b">", self.close_start) + 1
 
 
 def is_main(element: Element, local: str, main_ns: str) -> bool:
@@ -55,6 +85,20 @@ _SPACE = b" \t\r\n"
 
 def tag_end(data: bytes, pos: int) -> tuple[int, bool]:
     """(offset just past the start tag at `pos`, whether it is written `<x/>`)."""
+    gt = data.find(b">", pos)
+    while gt != -1:
+        # a '>' ends the tag unless it is inside a quoted value: with one kind of quote in the
+        # tag so far, an even count of it says we are outside (the usual case, found in C)
+        double, single = data.count(b'"', pos, gt), data.count(b"'", pos, gt)
+        if double and single:
+            return _tag_end_slowly(data, pos)
+        if not (double or single) % 2:
+            return gt + 1, data[gt - 1] == 0x2F
+        gt = data.find(b">", gt + 1)
+    raise XmlRefused("unterminated tag")
+
+
+def _tag_end_slowly(data: bytes, pos: int) -> tuple[int, bool]:
     quote = None
     i, n = pos + 1, len(data)
     while i < n:
@@ -161,55 +205,73 @@ def splice(data: bytes, edits: Iterable[tuple[int, int, bytes]]) -> bytes:
 
 # ---- walking a part ------------------------------------------------------------------------------
 
+_SEP = "\x01"
+
+
 def walk(data: bytes, on_start: Callable[[Element, list[Element]], None] | None = None,
          on_end: Callable[[Element, list[Element]], None] | None = None,
          on_text: Callable[[str, list[Element]], None] | None = None) -> None:
     """Call `on_start` for each element (with its ancestors, root first), `on_end` once its end is
     known, `on_text` for character data (CDATA included, references resolved).  `data` is UTF-8:
     the caller decoded whatever the part was written in."""
-    parser = expat.ParserCreate("utf-8")
+    # a hand-made part using a prefix it never declared is walked by the names as written; the
+    # check is a pass of expat alone (no Python per element), so callbacks never run twice
+    _walk(data, on_start, on_end, on_text, namespaces=_namespaces_bound(data))
+
+
+def _namespaces_bound(data: bytes) -> bool:
+    parser = expat.ParserCreate("utf-8", _SEP)
+    parser.StartDoctypeDeclHandler = _refuse
+    parser.EntityDeclHandler = _refuse
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        if exc.code == expat.errors.codes[expat.errors.XML_ERROR_UNBOUND_PREFIX]:
+            return False
+        raise XmlRefused(str(exc)) from None
+    return True
+
+
+def _refuse(*_args) -> None:
+    raise XmlRefused("DTD or entity declaration")
+
+
+def _walk(data: bytes, on_start, on_end, on_text, namespaces: bool) -> None:
+    parser = expat.ParserCreate("utf-8", _SEP if namespaces else None)
+    if namespaces:
+        parser.namespace_prefixes = True
     parser.ordered_attributes = True
     parser.buffer_text = True
     stack: list[Element] = []
-    scopes: list[dict[str, str | None]] = [{"xml": XML_NS}]
 
-    def start(qname: str, flat: list[str]) -> None:
-        attrs = dict(zip(flat[::2], flat[1::2]))
-        scope = scopes[-1]
-        declared = [k for k in attrs if k == "xmlns" or k.startswith("xmlns:")]
-        if declared:
-            scope = dict(scope)
-            for k in declared:
-                scope[k[6:]] = attrs[k] or None  # 'xmlns' → key '', the default namespace
-        scopes.append(scope)
-        prefix, _, local = qname.rpartition(":")
-        pos = parser.CurrentByteIndex
-        end, empty = tag_end(data, pos)
-        element = Element(qname, scope.get(prefix), local, attrs, pos, end, empty, len(stack) + 1)
-        if empty:
-            element.close_start = element.end = end
+    def start(name: str, flat: list[str]) -> None:
+        if namespaces:
+            pieces = name.split(_SEP)
+            if len(pieces) == 3:
+                uri, local, qname = pieces[0], pieces[1], f"{pieces[2]}:{pieces[1]}"
+            elif len(pieces) == 2:
+                uri, local, qname = pieces[0], pieces[1], pieces[1]
+            else:
+                uri, local, qname = None, name, name
+        else:
+            uri, local, qname = None, name.rpartition(":")[2], name
+        attrs = dict(zip(flat[::2], flat[1::2])) if flat else {}
+        element = Element(qname, uri, local, attrs, parser.CurrentByteIndex, len(stack) + 1, data)
         stack.append(element)
         if on_start is not None:
             on_start(element, stack)
 
-    def finish(qname: str) -> None:
+    def finish(name: str) -> None:
         element = stack[-1]
-        if not element.empty:
-            pos = parser.CurrentByteIndex
-            element.close_start = pos
-            element.end = data.index(b">", pos) + 1
+        element._reported = parser.CurrentByteIndex
         if on_end is not None:
             on_end(element, stack)
         stack.pop()
-        scopes.pop()
-
-    def refuse(*_args) -> None:
-        raise XmlRefused("DTD or entity declaration")
 
     parser.StartElementHandler = start
     parser.EndElementHandler = finish
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
+    parser.StartDoctypeDeclHandler = _refuse
+    parser.EntityDeclHandler = _refuse
     if on_text is not None:
         parser.CharacterDataHandler = lambda text: on_text(text, stack)
     try:
