@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Iterable, Mapping, Sequence
 
-from evalbook.core.findings import CellRef, cell_position
+from evalbook.core.cells import cell_position
+from evalbook.core.findings import CellRef
 from evalbook.core.numbers import ExcelError, as_excel_error
 from evalbook.core.textsafe import formula_safe
 from evalbook.core.errors import WorkbookUnusable
@@ -56,6 +57,11 @@ class LiveBook:
             return CellRef(rng.sheet.name, rng.address.replace("$", "").split(":")[0])
         except Exception:  # noqa: BLE001
             return None
+
+    def extent(self, name: str) -> tuple[str, str] | None:
+        """Where a name points; a range as its first cell (Excel resolves the rest on write)."""
+        ref = self.locate(name)
+        return None if ref is None else (ref.sheet, ref.cell)
 
     def explain_missing(self, names: Iterable[str]) -> str | None:
         """Excel has already repaired or dropped what is gone: the names are all there is to say."""

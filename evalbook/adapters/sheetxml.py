@@ -1,11 +1,13 @@
-"""Reading cell values from SpreadsheetML, and patching cells in it as text.
+"""Reading cell values from SpreadsheetML, and patching cells in it.
 
-Writes patch the sheet XML textually, cell by cell, instead of re-serialising it: every attribute,
-namespace prefix and extension the department's Excel wrote stays exactly as it was.
+Writes change only the cells evalbook owns, at the places an XML parser found them, instead of
+re-serialising the part: every attribute, namespace prefix and extension the department's Excel
+(or WPS, or a library) wrote stays exactly as it was, and any well-formed sheet stays well-formed.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import re
@@ -14,9 +16,11 @@ from fractions import Fraction
 from html import escape, unescape
 from typing import BinaryIO, Callable, Iterable, Mapping, NamedTuple
 
-from evalbook.core.findings import column_letter as column_letters
+from evalbook.core.cells import MAX_COLUMN, MAX_ROW, column_index, range_text, split_range, split_ref
+from evalbook.core.cells import column_letter as column_letters
 from evalbook.core.numbers import ExcelError, UnreadableCell
 from . import limits as L
+from . import xmledit as XE
 from .xmlparse import XmlTooBig, iter_limited
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -25,8 +29,6 @@ _M = "{%s}" % MAIN_NS
 
 _BUILTIN_DATE_FORMATS = set(range(14, 23)) | {45, 46, 47} | set(range(27, 37)) | set(range(50, 59))
 _DATE_CODE = re.compile(r"[ymdhs]", re.IGNORECASE)
-_CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d{1,7})$")
-MAX_ROW, MAX_COLUMN = 1_048_576, 16_384
 
 FORMULA_WITHOUT_VALUE = UnreadableCell(
     "#公式无结果",
@@ -37,34 +39,10 @@ class PatchRefused(ValueError):
     """A write Excel itself would refuse (part of an array formula); the message is Chinese."""
 
 
-def split_ref(ref: str) -> tuple[str, int]:
-    if ref in _REF_CACHE:
-        return _REF_CACHE[ref]
-    m = _CELL_REF.match(ref.upper()) if isinstance(ref, str) else None
-    if not m or not 1 <= int(m.group(2)) <= MAX_ROW or column_index(m.group(1)) > MAX_COLUMN:
-        raise ValueError(ref)
-    if len(_REF_CACHE) < 200_000:  # every cell is looked at several times per patch
-        _REF_CACHE[ref] = m.group(1), int(m.group(2))
-    return m.group(1), int(m.group(2))
 
 
-_REF_CACHE: dict[str, tuple[str, int]] = {}
 
 
-def column_index(letters: str) -> int:
-    index = 0
-    for ch in letters:
-        index = index * 26 + ord(ch) - 64
-    return index
-
-
-def split_range(text: str) -> tuple[int, int, int, int]:
-    """'B4:C6' → (first column, first row, last column, last row); a single cell is a 1×1 range."""
-    first, _, last = text.partition(":")
-    c1, r1 = split_ref(first)
-    c2, r2 = split_ref(last or first)
-    a, b = column_index(c1), column_index(c2)
-    return min(a, b), min(r1, r2), max(a, b), max(r1, r2)
 
 
 # ---- Excel's escapes for characters XML cannot hold --------------------------------------------
@@ -161,24 +139,13 @@ def merged_ranges(sheet_root) -> list[tuple[int, int, int, int]]:
     return found
 
 
-_MERGE_TEXT = re.compile(r'<(?:\w+:)?mergeCell\b[^>]*?\sref="([^"]+)"')
-_PROTECTION_TEXT = re.compile(r"<(?:\w+:)?sheetProtection\b([^>]*)>")
-
-
 def merged_ranges_text(xml: str) -> list[tuple[int, int, int, int]]:
-    """`merged_ranges` from the sheet's text (a sheet being patched need not be parsed)."""
-    found = []
-    for m in _MERGE_TEXT.finditer(xml):
-        try:
-            found.append(split_range(m.group(1)))
-        except ValueError:
-            continue
-    return found
+    """`merged_ranges` of a sheet held as text (a sheet being patched)."""
+    return SheetPatch(xml).merged_ranges()
 
 
 def sheet_protected_text(xml: str) -> bool:
-    m = _PROTECTION_TEXT.search(xml)
-    return m is not None and (_attr(m.group(1), "sheet") or "0").strip().lower() in ("1", "true")
+    return SheetPatch(xml).protected()
 
 
 def covering_merge(ranges: Iterable[tuple[int, int, int, int]], ref: str) -> tuple[int, int, int, int] | None:
@@ -193,9 +160,6 @@ def covering_merge(ranges: Iterable[tuple[int, int, int, int]], ref: str) -> tup
     return None
 
 
-def range_text(rng: tuple[int, int, int, int]) -> str:
-    c1, r1, c2, r2 = rng
-    return f"{column_letters(c1)}{r1}:{column_letters(c2)}{r2}"
 
 
 def covered_by_merge(rng: tuple[int, int, int, int]) -> UnreadableCell:
@@ -409,26 +373,13 @@ def shared_strings_stream(source: BinaryIO) -> list[str]:
 
 
 # ---- patching ---------------------------------------------------------------------------------
+#
+# A real parser (expat, see xmledit) finds the rows and cells; only the rows evalbook writes are
+# rebuilt, from their own bytes with the changed cells swapped in, and everything else in the part
+# is copied as written.  Comments, CDATA, processing instructions, prefixes, quoting style and
+# extensions the parser walks past are therefore never mistaken for cells.
 
-_SHEETDATA = re.compile(r"<((?:\w+:)?)sheetData(\s[^>]*)?(/>|>)", re.S)
-_ROW = re.compile(r"<((?:\w+:)?)row\b([^>]*?)(/>|>(.*?)</\1row>)", re.S)
-_CELL = re.compile(r"<((?:\w+:)?)c\b([^>]*?)(/>|>(.*?)</\1c>)", re.S)
-_ATTR_R = re.compile(r'\sr="([^"]*)"')
-_ATTR_S = re.compile(r'\ss="(\d+)"')
-_FORMULA = re.compile(r"<(?:\w+:)?f\b")
-_F_ELEMENT = re.compile(r"<((?:\w+:)?)f\b([^>]*?)(?:/>|>(.*?)</\1f>)", re.S)
-_DIMENSION = re.compile(r'(<(?:\w+:)?dimension\s+ref=")([^"]*)(")')
-
-
-_ATTRS: dict[str, re.Pattern] = {}
-
-
-def _attr(attrs: str, name: str) -> str | None:
-    pattern = _ATTRS.get(name)
-    if pattern is None:
-        pattern = _ATTRS[name] = re.compile(rf'\s{name}="([^"]*)"')
-    m = pattern.search(attrs)
-    return m.group(1) if m else None
+_FORMAT_ROW_ATTRS = {"customHeight", "hidden", "s", "ht", "customFormat", "outlineLevel", "collapsed"}
 
 
 def cell_xml(prefix: str, ref: str, style: str | None, value: object) -> str:
@@ -456,107 +407,244 @@ def cell_xml(prefix: str, ref: str, style: str | None, value: object) -> str:
             f'</{p}t></{p}is></{p}c>')
 
 
+class _Cell:
+    __slots__ = ("element", "ref", "col", "style", "valued", "formulas", "replacement")
+
+    def __init__(self, element: XE.Element | None, ref: str):
+        self.element = element
+        self.ref = ref
+        self.col = column_index(split_ref(ref)[0])
+        s = element.attrs.get("s") if element is not None else None
+        self.style = s if s is not None and s.isdigit() else None
+        self.valued = False
+        self.formulas: list[tuple[XE.Element, str]] = []
+        self.replacement: bytes | None = None  # b"" removes the cell
+
+
+class _Row:
+    __slots__ = ("element", "number", "cells", "changed", "deleted", "next_row")
+
+    def __init__(self, element: XE.Element | None, number: int):
+        self.element = element
+        self.number = number
+        self.cells: list[_Cell] = []
+        self.changed = False
+        self.deleted = False
+        self.next_row: tuple[XE.Element, int] | None = None  # the row element after it, if any
+
+    @property
+    def explicit(self) -> bool:
+        return self.element is not None and self.element.attrs.get("r") == str(self.number)
+
+
+def _implied_ref(row_number: int, r_values: list[str | None]) -> str | None:
+    """The reference of the last of a row's cells, given each cell's r (None where left out)."""
+    column, ref = 0, None
+    for r in r_values:
+        try:
+            letters, number = split_ref(r)
+            column, ref = column_index(letters), f"{letters}{number}"
+        except (ValueError, TypeError):
+            column += 1
+            ref = f"{column_letters(column)}{row_number}" if column <= MAX_COLUMN else None
+    return ref
+
+
+class _SheetScan:
+    """One pass of the parser over a worksheet, keeping only what an edit needs: the rows
+    `wanted` picks (with their cells), where missing rows would go, array formulas, followers of
+    the shared formulas in `follow`, and the sheet-level facts (merges, protection, formulas)."""
+
+    def __init__(self, data: bytes, wanted: Callable[[int], bool] | None = None,
+                 anchors: Iterable[int] = (), follow: Iterable[str] = ()):
+        self.sheet_data: XE.Element | None = None
+        self.dimension: XE.Element | None = None
+        self.protected = False
+        self.merges: list[str] = []
+        self.has_formula = False
+        self.rows: list[_Row] = []
+        self.arrays: list[tuple[str, tuple[int, int, int, int]]] = []
+        self.anchors: dict[int, tuple[XE.Element, int]] = {}  # missing row → the first row after it
+        self.followers: list[tuple[str, XE.Element]] = []
+        self._wanted = wanted
+        self._pending = sorted(set(anchors))
+        self._follow = set(follow)
+        self._in_data = False
+        self._row_number = 0
+        self._row_element: XE.Element | None = None
+        self._row: _Row | None = None
+        self._previous: _Row | None = None
+        self._r_values: list[str | None] = []
+        self._cell: _Cell | None = None
+        self._cell_element: XE.Element | None = None
+        self._formula: XE.Element | None = None
+        self._text: list[str] = []
+        XE.walk(data, self._start, self._end, self._chars)
+
+    def _start(self, e: XE.Element, stack: list[XE.Element]) -> None:
+        depth = e.depth
+        if depth == 2:
+            if self.sheet_data is None and XE.is_main(e, "sheetData", MAIN_NS):
+                self.sheet_data, self._in_data = e, True
+            elif self.dimension is None and XE.is_main(e, "dimension", MAIN_NS):
+                self.dimension = e
+            elif XE.is_main(e, "sheetProtection", MAIN_NS):
+                self.protected = e.attrs.get("sheet", "0").strip().lower() in ("1", "true")
+        elif depth == 3 and XE.is_main(e, "mergeCell", MAIN_NS) and XE.is_main(stack[1], "mergeCells", MAIN_NS):
+            self.merges.append(e.attrs.get("ref", ""))
+        if not self._in_data or depth < 3:
+            return
+        if depth == 3:
+            if XE.is_main(e, "row", MAIN_NS):
+                self._start_row(e)
+        elif depth == 4:
+            if self._row_element is not None and XE.is_main(e, "c", MAIN_NS):
+                self._start_cell(e)
+        elif depth == 5 and self._cell_element is not None:
+            formula = XE.is_main(e, "f", MAIN_NS)
+            if formula:
+                self.has_formula = True
+                self._formula, self._text = e, []
+            if self._cell is not None and (formula or XE.is_main(e, "v", MAIN_NS) or XE.is_main(e, "is", MAIN_NS)):
+                self._cell.valued = True
+
+    def _start_row(self, e: XE.Element) -> None:
+        r = e.attrs.get("r")
+        number = int(r) if r and r.isdigit() and 0 < int(r) <= MAX_ROW else self._row_number + 1
+        self._row_number, self._row_element, self._r_values = number, e, []
+        if self._previous is not None:
+            self._previous.next_row = (e, number)
+            self._previous = None
+        if self._pending and self._pending[0] < number:
+            cut = bisect.bisect_left(self._pending, number)
+            for missing in self._pending[:cut]:
+                self.anchors[missing] = (e, number)
+            del self._pending[:cut]
+        if self._wanted is not None and self._wanted(number):
+            self._row = _Row(e, number)
+            self.rows.append(self._row)
+            self._previous = self._row
+        else:
+            self._row = None
+
+    def _start_cell(self, e: XE.Element) -> None:
+        self._cell_element = e
+        self._r_values.append(e.attrs.get("r"))
+        if self._row is not None:
+            ref = self._ref()
+            self._cell = _Cell(e, ref) if ref is not None else None
+            if self._cell is not None:
+                self._row.cells.append(self._cell)
+        else:
+            self._cell = None
+
+    def _ref(self) -> str | None:
+        return _implied_ref(self._row_number, self._r_values)
+
+    def _chars(self, text: str, stack: list[XE.Element]) -> None:
+        if self._formula is not None and stack[-1] is self._formula:
+            self._text.append(text)
+
+    def _end(self, e: XE.Element, stack: list[XE.Element]) -> None:
+        if e is self._formula:
+            self._formula = None
+            text = "".join(self._text)
+            kind = e.attrs.get("t")
+            if self._cell is not None:
+                self._cell.formulas.append((e, text))
+            if kind in ("array", "dataTable") and e.attrs.get("ref"):
+                ref = self._cell.ref if self._cell is not None else self._ref()
+                try:
+                    self.arrays.append((ref or "", split_range(e.attrs["ref"])))
+                except ValueError:
+                    pass
+            elif kind == "shared" and self._follow and e.attrs.get("si") in self._follow and not text.strip():
+                ref = self._ref()
+                if ref is not None:
+                    self.followers.append((ref, e))
+        elif e is self._cell_element:
+            self._cell_element = self._cell = None
+        elif e is self._row_element:
+            self._row_element = self._row = None
+        elif e is self.sheet_data:
+            self._in_data = False
+
+
 class SheetPatch:
-    """Textual edits of one worksheet part."""
+    """Edits of one worksheet part, made where the parser found the cells."""
 
     def __init__(self, xml: str):
         self.xml = xml
-        m = _SHEETDATA.search(xml)
-        if m is None:
+        facts = self._scan()
+        if facts.sheet_data is None:
             raise ValueError("no sheetData")
-        self.prefix = m.group(1)
+        self._facts = facts  # merges and protection: cell edits never change them
         self.removed_formula = False
         self.last_touched: dict[str, str | None] = {}  # ref → style, for the protection check
-        self._parsed: tuple | None = None  # (xml, start, end, rows) as the last edit left them
 
-    def _rows(self) -> tuple[int, int, list[list]]:
-        """(start, end, rows) of sheetData: parsed once, then kept in step by `_write_rows`."""
-        if self._parsed is not None and self._parsed[0] is self.xml:
-            return self._parsed[1], self._parsed[2], self._parsed[3]
-        start, end, inner = self._rows_span()
-        return start, end, self._parse_rows(inner)
+    def _data(self) -> bytes:
+        return self.xml.encode("utf-8")
+
+    def _scan(self, **kwargs) -> _SheetScan:
+        try:
+            return _SheetScan(self._data(), **kwargs)
+        except XE.XmlRefused as exc:
+            raise ValueError(f"sheet XML: {exc}") from None
 
     def forget(self) -> None:
-        """Drop the parsed rows (after `xml` was set from outside, e.g. an undo)."""
-        self._parsed = None
+        """Kept for callers that set `xml` from outside (an undo): every edit parses afresh."""
 
-    def _rows_span(self) -> tuple[int, int, str]:
-        """(start, end, inner) of the sheetData contents; expands an empty <sheetData/>."""
-        m = _SHEETDATA.search(self.xml)
-        if m.group(3) == "/>":
-            p = self.prefix
-            replacement = f"<{p}sheetData{m.group(2) or ''}></{p}sheetData>"
-            self.xml = self.xml[: m.start()] + replacement + self.xml[m.end():]
-            m = _SHEETDATA.search(self.xml)
-        start = m.end()
-        end = self.xml.index(f"</{self.prefix}sheetData>", start)
-        return start, end, self.xml[start:end]
+    def merged_ranges(self) -> list[tuple[int, int, int, int]]:
+        return _ranges(self._facts.merges)
 
-    def _parse_rows(self, inner: str) -> list[list]:
-        """[row number, row attributes, [[ref, cell xml], ...]] with every reference explicit."""
-        matches = list(_ROW.finditer(inner))
-        placed_rows = cell_positions(
-            matches, lambda c: _attr(c.group(2), "r"), lambda m: _attr(m.group(2), "r"),
-            lambda m: list(_CELL.finditer(m.group(4) or "")))
-        rows = []
-        for m, (number, placed) in zip(matches, placed_rows):
-            cells = []
-            for ref, c in placed:
-                xml = c.group(0)
-                if _attr(c.group(2), "r") != ref:
-                    # rewrite the start tag only: a reference left implicit becomes explicit
-                    prefix, attrs = c.group(1), c.group(2)
-                    rest = xml[1 + len(prefix) + 1 + len(attrs):]
-                    xml = f'<{prefix}c r="{ref}"' + re.sub(r'\sr="[^"]*"', "", attrs) + rest
-                cells.append([ref, xml])
-            rows.append([number, m.group(2), cells, m.group(0), [c[1] for c in cells]])
-        return rows
+    def protected(self) -> bool:
+        return self._facts.protected
+
+    def has_formulas(self) -> bool:
+        if not self.removed_formula:
+            return self._facts.has_formula
+        return self._scan().has_formula
+
+    @property
+    def prefix(self) -> str:
+        """The prefix the sheet writes its SpreadsheetML elements with ('' or e.g. 'x:')."""
+        return self._scan().sheet_data.prefix
 
     # -- formulas that span cells ------------------------------------------------------------
 
-    def _refuse_partial_arrays(self, rows: list[list], touches: Callable[[tuple[int, int, int, int]], bool],
+    @staticmethod
+    def _refuse_partial_arrays(arrays, touches: Callable[[tuple[int, int, int, int]], bool],
                                covers: Callable[[tuple[int, int, int, int]], bool]) -> None:
         """Array formulas and data tables span cells and Excel edits them only whole."""
-        if 'array"' not in self.xml and 'dataTable"' not in self.xml:
-            return  # the usual case: nothing to look for
-        for row in rows:
-            for ref, xml in row[2]:
-                for f in _F_ELEMENT.finditer(xml):
-                    if _attr(f.group(2), "t") not in ("array", "dataTable") or not _attr(f.group(2), "ref"):
-                        continue
-                    try:
-                        rng = split_range(_attr(f.group(2), "ref"))
-                    except ValueError:
-                        continue
-                    if touches(rng) and not covers(rng):
-                        raise PatchRefused(
-                            f"单元格{ref}起的区域{range_text(rng)}是数组公式（或模拟运算表），evalbook需要改写其中的"
-                            f"一部分，Excel不允许这样做；请在Excel中选中整个区域删除该公式后再试")
+        for ref, rng in arrays:
+            if touches(rng) and not covers(rng):
+                raise PatchRefused(
+                    f"单元格{ref}起的区域{range_text(rng)}是数组公式（或模拟运算表），evalbook需要改写其中的"
+                    f"一部分，Excel不允许这样做；请在Excel中选中整个区域删除该公式后再试")
 
-    def _repair_shared(self, broken: dict[str, tuple[str, str]], rows: list[list]) -> None:
+    def _note_removed(self, cell: _Cell, broken: dict[str, tuple[str, str]]) -> None:
+        for f, text in cell.formulas:
+            self.removed_formula = True
+            if f.attrs.get("t") == "shared" and f.attrs.get("ref") and text.strip():
+                broken[f.attrs.get("si")] = (text, cell.ref)
+
+    def _repair_shared(self, broken: dict[str, tuple[str, str]]) -> None:
         """Cells that shared a formula whose master we overwrote get the formula written out."""
         if not broken:
             return
-        for row in rows:
-            for cell in row[2]:
-                def own_formula(m, ref=cell[0]):
-                    si = _attr(m.group(2), "si")
-                    if _attr(m.group(2), "t") != "shared" or si not in broken or (m.group(3) or "").strip():
-                        return m.group(0)
-                    text, origin = broken[si]
-                    translated = _translate(text, origin, ref)
-                    self.removed_formula = True
-                    if translated is None:
-                        return ""  # keeps the computed value; better than a formula Excel rejects
-                    return f"<{m.group(1)}f>{escape(translated, quote=False)}</{m.group(1)}f>"
-
-                cell[1] = _F_ELEMENT.sub(own_formula, cell[1])
-
-    def _note_removed(self, ref: str, xml: str, broken: dict[str, tuple[str, str]]) -> None:
-        for f in _F_ELEMENT.finditer(xml):
+        data = self._data()
+        edits = []
+        for ref, f in self._scan(follow=broken).followers:
+            text, origin = broken[f.attrs["si"]]
+            translated = _translate(text, origin, ref)
             self.removed_formula = True
-            if _attr(f.group(2), "t") == "shared" and _attr(f.group(2), "ref") and (f.group(3) or "").strip():
-                broken[_attr(f.group(2), "si")] = (unescape(f.group(3)), ref)
+            if translated is None:  # keeps the computed value; better than a formula Excel rejects
+                edits.append((f.start, f.end, b""))
+            else:
+                q = f.qname.encode("utf-8")
+                edits.append((f.start, f.end, b"<%s>%s</%s>" % (q, XE.escape_text(translated), q)))
+        if edits:
+            self.xml = XE.splice(data, edits).decode("utf-8")
 
     # -- edits ---------------------------------------------------------------------------------
 
@@ -572,41 +660,44 @@ class SheetPatch:
             letters, number = split_ref(ref)
             targets[f"{letters}{number}"] = value
         positions = {(column_index(split_ref(r)[0]), split_ref(r)[1]) for r in targets}
-        start, end, rows = self._rows()
+        numbers = {number for _, number in positions}
+        data = self._data()
+        scan = self._scan(wanted=numbers.__contains__, anchors=numbers)
         self._refuse_partial_arrays(
-            rows,
+            scan.arrays,
             lambda g: any(g[0] <= c <= g[2] and g[1] <= r <= g[3] for c, r in positions),
             lambda g: (g[2] - g[0] + 1) * (g[3] - g[1] + 1) <= len(positions) and all(
                 (c, r) in positions for c in range(g[0], g[2] + 1) for r in range(g[1], g[3] + 1)))
-        by_number = {}
-        for row in rows:
-            by_number.setdefault(row[0], row)
+        by_number: dict[int, _Row] = {}
+        for row in scan.rows:
+            by_number.setdefault(row.number, row)
         broken: dict[str, tuple[str, str]] = {}
         for ref, value in targets.items():
             letters, number = split_ref(ref)
             row = by_number.get(number)
             if row is None:
-                row = [number, f' r="{number}"', [], None, None]
-                by_number[number] = row
-                rows.append(row)
-            existing = [cell for cell in row[2] if cell[0] == ref]
+                row = by_number[number] = _Row(None, number)
+            existing = [cell for cell in row.cells if cell.ref == ref]
             if existing:
                 cell = existing[0]
-                s = _ATTR_S.search(cell[1].split(">", 1)[0])
-                style = s.group(1) if s else None
+                style = cell.style
                 for twin in existing:
-                    self._note_removed(ref, twin[1], broken)
-                row[2] = [c for c in row[2] if c[0] != ref or c is cell]  # a duplicate is damage
+                    self._note_removed(twin, broken)
+                for twin in existing[1:]:
+                    twin.replacement = b""  # a duplicate is damage
             else:
-                cell = [ref, ""]
-                row[2].append(cell)
-                style = (column_styles or {}).get(column_index(letters)) or self._row_style(row[1])
+                cell = _Cell(None, ref)
+                at = next((i for i, c in enumerate(row.cells) if c.col > cell.col), len(row.cells))
+                row.cells.insert(at, cell)
+                style = (column_styles or {}).get(cell.col) or _row_style(row)
             self.last_touched[ref] = style  # protection is judged on the style the cell has now
             if restyle is not None:
                 style = restyle(style, value)
-            cell[1] = cell_xml(self.prefix, ref, style, value)
-        self._repair_shared(broken, rows)
-        self._write_rows(start, end, rows)
+            prefix = row.element.prefix if row.element is not None else self.prefix
+            cell.replacement = cell_xml(prefix, ref, style, value).encode("utf-8")
+            row.changed = True
+        self._write_rows(data, scan, by_number.values())
+        self._repair_shared(broken)
 
     def clear_block(self, first_row: int, columns: range) -> dict[int, str | None]:
         """Empties what a previous run wrote: the rows from `first_row` down, in `columns`, until
@@ -614,78 +705,100 @@ class SheetPatch:
         further down — another table's headings, the accountant's notes — is never touched.
         Returns the style each column had in `first_row`, so new rows look like the template's."""
         self.last_touched = {}
-        start, end, rows = self._rows()
-        valued = re.compile(r"<(?:\w+:)?(?:v|f|is)\b")
+        data = self._data()
+        scan = self._scan(wanted=lambda n: n >= first_row)
+        rows = scan.rows
         last = first_row - 1
-        by_number = {row[0]: row for row in rows}
+        by_number = {row.number: row for row in rows}
         while last + 1 in by_number and any(
-                column_index(split_ref(ref)[0]) in columns and valued.search(xml)
-                for ref, xml in by_number[last + 1][2]):
+                cell.col in columns and cell.valued for cell in by_number[last + 1].cells):
             last += 1
         self._refuse_partial_arrays(
-            rows,
+            scan.arrays,
             lambda g: last >= first_row and g[1] <= last and g[3] >= first_row and g[0] <= columns[-1]
             and g[2] >= columns[0] if columns else False,
             lambda g: g[0] in columns and g[2] in columns and g[1] >= first_row and g[3] <= last)
         styles: dict[int, str | None] = {}
         broken: dict[str, tuple[str, str]] = {}
         for row in rows:
-            if row[0] < first_row or row[0] > max(last, first_row):
+            if row.number < first_row or row.number > max(last, first_row):
                 continue
-            for cell in row[2]:
-                col = column_index(split_ref(cell[0])[0])
-                if col not in columns:
+            for cell in row.cells:
+                if cell.col not in columns:
                     continue
-                s = _ATTR_S.search(cell[1].split(">", 1)[0])
-                style = s.group(1) if s else None
-                if row[0] == first_row:
-                    styles[col] = style
-                if valued.search(cell[1]):
-                    self._note_removed(cell[0], cell[1], broken)
-                    self.last_touched[cell[0]] = style
+                if row.number == first_row:
+                    styles[cell.col] = cell.style
+                if cell.valued:
+                    self._note_removed(cell, broken)
+                    self.last_touched[cell.ref] = cell.style
                     # like Excel's Clear Contents: the value goes, the cell's format stays
-                    cell[1] = cell_xml(self.prefix, cell[0], style, None) if style is not None else ""
-            row[2] = [cell for cell in row[2] if cell[1]]
-        rows = [row for row in rows if row[0] < first_row or row[2] or not row[4]
-                or re.search(r'\s(customHeight|hidden|s|ht|customFormat|outlineLevel|collapsed)="', row[1])]
-        self._repair_shared(broken, rows)
-        self._write_rows(start, end, rows)
+                    cell.replacement = (cell_xml(row.element.prefix, cell.ref, cell.style, None).encode("utf-8")
+                                        if cell.style is not None else b"")
+                    row.changed = True
+            if row.changed and all(c.replacement == b"" for c in row.cells) and \
+                    not _FORMAT_ROW_ATTRS & set(row.element.attrs):
+                row.deleted = True
+        self._write_rows(data, scan, rows)
+        self._repair_shared(broken)
         return styles
 
-    def _row_style(self, attrs: str) -> str | None:
-        if 'customFormat="1"' in attrs:
-            s = _ATTR_S.search(attrs)
-            return s.group(1) if s else None
-        return None
+    def _write_rows(self, data: bytes, scan: _SheetScan, rows: Iterable[_Row]) -> None:
+        edits: list[tuple[int, int, bytes]] = []
+        rewritten = {id(row.element) for row in rows if row.changed and row.element is not None}
+        deleted = {id(row.element) for row in rows if row.deleted}
+        fixed: set[int] = set()
 
-    def _write_rows(self, start: int, end: int, rows: list[list]) -> None:
-        p = self.prefix
-        parts = []
-        rows = sorted(rows, key=lambda r: r[0])
-        for row in rows:
-            number, attrs, cells, original, was = row
-            if original is not None and was == [c[1] for c in cells] and _attr(attrs, "r") == str(number):
-                parts.append(original)  # untouched rows stay byte for byte as Excel wrote them
+        def make_explicit(anchor: tuple[XE.Element, int] | None) -> None:
+            # a row that left its number implied would be renumbered by what we insert or remove
+            if anchor is None:
+                return
+            element, number = anchor
+            if element.attrs.get("r") == str(number) or id(element) in rewritten | fixed:
+                return
+            fixed.add(id(element))
+            tag = data[element.start:element.tag_end]
+            edits.append((element.start, element.tag_end, XE.edit_tag(tag, {"r": str(number)}, first=["r"])))
+
+        new_rows: dict[int, list[_Row]] = {}
+        for row in sorted(rows, key=lambda r: r.number):
+            if not row.changed:
                 continue
-            # 'spans' is only an optimisation hint; drop it rather than let it go stale
-            attrs = re.sub(r'\sspans="[^"]*"', "", attrs)
-            if _attr(attrs, "r") != str(number):
-                attrs = f' r="{number}"' + re.sub(r'\sr="[^"]*"', "", attrs)
-            cells = sorted(cells, key=lambda c: column_index(split_ref(c[0])[0]))
-            body = "".join(c[1] for c in cells)
-            attrs = attrs.rstrip().rstrip("/")
-            text = f"<{p}row{attrs}>{body}</{p}row>" if body else f"<{p}row{attrs}/>"
-            parts.append(text)
-            row[1], row[2], row[3], row[4] = attrs, cells, text, [c[1] for c in cells]
-        body = "".join(parts)
-        self.xml = self.xml[:start] + body + self.xml[end:]
-        self._parsed = (self.xml, start, start + len(body), rows)
+            if row.element is None:
+                anchor = scan.anchors.get(row.number)
+                at = anchor[0].start if anchor else -1
+                new_rows.setdefault(at, []).append(row)
+                continue
+            if row.deleted:
+                edits.append((row.element.start, row.element.end, b""))
+                following = row.next_row
+                while following is not None and id(following[0]) in deleted:
+                    following = next((r.next_row for r in rows if r.element is following[0]), None)
+                make_explicit(following)
+            else:
+                edits.append((row.element.start, row.element.end, _row_bytes(data, row)))
+        sheet_data = scan.sheet_data
+        for at, group in new_rows.items():
+            p = sheet_data.prefix
+            text = b"".join(b'<%srow r="%d">%s</%srow>' % (p.encode(), row.number, b"".join(
+                c.replacement for c in row.cells), p.encode()) for row in group)
+            if at >= 0:
+                edits.append((at, at, text))
+                make_explicit(scan.anchors.get(group[0].number))
+            elif sheet_data.empty:
+                tag = XE.edit_tag(data[sheet_data.start:sheet_data.tag_end], open_empty=True)
+                edits.append((sheet_data.start, sheet_data.end,
+                              tag + text + b"</%s>" % sheet_data.qname.encode("utf-8")))
+            else:
+                edits.append((sheet_data.close_start, sheet_data.close_start, text))
+        if edits:
+            self.xml = XE.splice(data, edits).decode("utf-8")
 
     def widen_dimension(self, last_ref: str) -> None:
-        m = _DIMENSION.search(self.xml)
-        if not m:
+        data = self._data()
+        dimension = self._scan().dimension
+        if dimension is None or "ref" not in dimension.attrs:
             return
-        first, _, last = m.group(2).partition(":")
+        first, _, last = dimension.attrs["ref"].partition(":")
         last = last or first
         try:
             lc, lr = split_ref(last)
@@ -693,10 +806,53 @@ class SheetPatch:
         except ValueError:
             return
         new_last = f"{column_letters(max(column_index(lc), column_index(nc)))}{max(lr, nr)}"
-        self.xml = self.xml[: m.start(2)] + f"{first}:{new_last}" + self.xml[m.end(2):]
+        tag = XE.edit_tag(data[dimension.start:dimension.tag_end], {"ref": f"{first}:{new_last}"})
+        self.xml = XE.splice(data, [(dimension.start, dimension.tag_end, tag)]).decode("utf-8")
 
-    def has_formulas(self) -> bool:
-        return _FORMULA.search(self.xml) is not None
+
+def _row_style(row: _Row) -> str | None:
+    if row.element is None:
+        return None
+    attrs = row.element.attrs
+    if attrs.get("customFormat", "").strip().lower() in ("1", "true"):
+        s = attrs.get("s")
+        return s if s is not None and s.isdigit() else None
+    return None
+
+
+def _row_bytes(data: bytes, row: _Row) -> bytes:
+    """The row rebuilt from its own bytes: changed cells swapped in, new ones in column order,
+    every reference written out, everything between the cells kept."""
+    e = row.element
+    # 'spans' is only an optimisation hint; drop it rather than let it go stale
+    tag = XE.edit_tag(data[e.start:e.tag_end], {} if row.explicit else {"r": str(row.number)},
+                      remove=["spans"], first=["r"], open_empty=True)
+    parts, pos = [tag], e.tag_end
+    for cell in row.cells:
+        c = cell.element
+        if c is None:
+            parts.append(cell.replacement)
+            continue
+        parts.append(data[pos:c.start])
+        pos = c.end
+        if cell.replacement is not None:
+            parts.append(cell.replacement)
+        elif c.attrs.get("r") != cell.ref:
+            parts.append(XE.edit_tag(data[c.start:c.tag_end], {"r": cell.ref}, first=["r"]) + data[c.tag_end:c.end])
+        else:
+            parts.append(data[c.start:c.end])
+    parts.append(b"</%s>" % e.qname.encode("utf-8") if e.empty else data[pos:e.end])
+    return b"".join(parts)
+
+
+def _ranges(texts: Iterable[str]) -> list[tuple[int, int, int, int]]:
+    found = []
+    for text in texts:
+        try:
+            found.append(split_range(text))
+        except ValueError:
+            continue
+    return found
 
 
 def _translate(formula: str, origin: str, target: str) -> str | None:
@@ -710,19 +866,32 @@ def _translate(formula: str, origin: str, target: str) -> str | None:
 
 
 def formula_texts(xml: str) -> Iterable[str]:
-    for m in _F_ELEMENT.finditer(xml):
-        if m.group(3):
-            yield unescape(m.group(3))
+    """The text of every cell formula in a worksheet's XML."""
+    found: list[str] = []
+    current: list[list[str]] = []
+
+    def start(e: XE.Element, stack: list[XE.Element]) -> None:
+        if len(stack) >= 2 and XE.is_main(e, "f", MAIN_NS) and XE.is_main(stack[-2], "c", MAIN_NS):
+            current.append([])
+
+    def end(e: XE.Element, stack: list[XE.Element]) -> None:
+        if current and len(stack) >= 2 and XE.is_main(e, "f", MAIN_NS) and XE.is_main(stack[-2], "c", MAIN_NS):
+            text = "".join(current.pop())
+            if text:
+                found.append(text)
+
+    def chars(text: str, stack: list[XE.Element]) -> None:
+        if current and XE.is_main(stack[-1], "f", MAIN_NS):
+            current[-1].append(text)
+
+    XE.walk(xml.encode("utf-8"), start, end, chars)
+    return found
 
 
 # ---- styles and workbook settings ------------------------------------------------------------
 
-_CELL_XFS = re.compile(r"<((?:\w+:)?)cellXfs\b([^>]*?)(/>|>(.*?)</\1cellXfs>)", re.S)
-_XF = re.compile(r"<((?:\w+:)?)xf\b([^>]*?)(/>|>(.*?)</\1xf>)", re.S)
-
-
 class StylesPatch:
-    """Textual edits of styles.xml: a copy of a cell style with Excel's 'text, not formula' mark
+    """Edits of styles.xml: a copy of a cell style with Excel's 'text, not formula' mark
     (quotePrefix, what typing a leading apostrophe sets)."""
 
     def __init__(self, xml: str):
@@ -730,49 +899,50 @@ class StylesPatch:
         self.changed = False
 
     def quote_prefixed(self, style: str | None) -> str | None:
-        m = _CELL_XFS.search(self.xml)
-        if m is None or m.group(3) == "/>":
+        data = self.xml.encode("utf-8")
+        found = XE.children(data, ("styleSheet", "cellXfs"), MAIN_NS)
+        if not found or found[0].empty:
             return style
-        xfs = list(_XF.finditer(m.group(4)))
+        cell_xfs = found[0]
+        xfs = [e for e in XE.children(data, ("styleSheet", "cellXfs", "xf"), MAIN_NS)
+               if cell_xfs.start < e.start < cell_xfs.end]
         index = int(style) if style is not None and style.isdigit() else 0
         if index >= len(xfs):
             return style
         xf = xfs[index]
-        if (_attr(xf.group(2), "quotePrefix") or "").lower() in ("1", "true"):
+        if xf.attrs.get("quotePrefix", "").strip().lower() in ("1", "true"):
             return style
-        attrs = re.sub(r'\squotePrefix="[^"]*"', "", xf.group(2)).rstrip()
-        wanted = f"<{xf.group(1)}xf{attrs} quotePrefix=\"1\"{xf.group(3)}"
+        wanted = dict(xf.attrs, quotePrefix="1")
+        inner = data[xf.tag_end:xf.close_start]
         for i, other in enumerate(xfs):
-            if other.group(0) == wanted:
+            if other.attrs == wanted and data[other.tag_end:other.close_start] == inner:
                 return str(i)
-        inner_end = m.start(4) + len(m.group(4))
-        head = re.sub(r'\scount="\d+"', f' count="{len(xfs) + 1}"', m.group(2))
-        self.xml = (self.xml[: m.start(2)] + head + self.xml[m.end(2): inner_end] + wanted
-                    + self.xml[inner_end:])
+        copy = XE.edit_tag(data[xf.start:xf.tag_end], {"quotePrefix": "1"}) + data[xf.tag_end:xf.end]
+        edits = [(cell_xfs.close_start, cell_xfs.close_start, copy)]
+        if "count" in cell_xfs.attrs:
+            tag = XE.edit_tag(data[cell_xfs.start:cell_xfs.tag_end], {"count": str(len(xfs) + 1)})
+            edits.append((cell_xfs.start, cell_xfs.tag_end, tag))
+        self.xml = XE.splice(data, edits).decode("utf-8")
         self.changed = True
         return str(len(xfs))
-
-
-_CALC_PR = re.compile(r"<((?:\w+:)?)calcPr\b([^>]*?)(\s*/?>)", re.S)
 
 
 def with_full_calc_on_load(xml: str) -> str:
     """workbook.xml asking Excel to recalculate on open: formulas elsewhere that read the cells we
     wrote would otherwise show their stale cached results.  Changes only that one attribute."""
-    m = _CALC_PR.search(xml)
-    if m:
-        current = _attr(m.group(2), "fullCalcOnLoad")
-        if current in ("1", "true"):
+    data = xml.encode("utf-8")
+    calc = XE.children(data, ("workbook", "calcPr"), MAIN_NS)
+    if calc:
+        e = calc[0]
+        if e.attrs.get("fullCalcOnLoad") in ("1", "true"):
             return xml
-        if current is not None:
-            attrs = re.sub(r'(\sfullCalcOnLoad=")[^"]*(")', r"\g<1>1\2", m.group(2))
-        else:
-            attrs = m.group(2) + ' fullCalcOnLoad="1"'
-        return xml[: m.start(2)] + attrs + xml[m.end(2):]
+        tag = XE.edit_tag(data[e.start:e.tag_end], {"fullCalcOnLoad": "1"})
+        return XE.splice(data, [(e.start, e.tag_end, tag)]).decode("utf-8")
     # CT_Workbook order: sheets, functionGroups, externalReferences, definedNames, calcPr
     for tag in ("definedNames", "externalReferences", "functionGroups", "sheets"):
-        m = re.search(rf"</((?:\w+:)?){tag}>|<((?:\w+:)?){tag}\b[^>]*/>", xml)
-        if m:
-            prefix = m.group(1) or m.group(2) or ""
-            return xml[: m.end()] + f'<{prefix}calcPr fullCalcOnLoad="1"/>' + xml[m.end():]
+        found = XE.children(data, ("workbook", tag), MAIN_NS)
+        if found:
+            e = found[-1]
+            new = b'<%scalcPr fullCalcOnLoad="1"/>' % e.prefix.encode("utf-8")
+            return XE.splice(data, [(e.end, e.end, new)]).decode("utf-8")
     return xml

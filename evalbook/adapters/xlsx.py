@@ -1,7 +1,8 @@
 """The workbook-file adapter: read by defined name, write by patching only what changes.
 
 Parts that are not written are copied byte for byte (VBA project, ribbon, charts, images,
-comments, styles); written sheets are patched textually.  Saving goes to a temporary file in the
+comments, styles); written parts are edited where an XML parser found the cells and settings,
+everything else in them copied as written.  Saving goes to a temporary file in the
 same folder that replaces the target only after it is complete and flushed to disk.
 
 What Excel would refuse, this refuses too, before anything is written: locked cells of a protected
@@ -22,6 +23,7 @@ from evalbook.core.numbers import ExcelError, quote
 from evalbook.core.textsafe import FORMULA_STARTS
 from . import sheetxml as X
 from evalbook.core.errors import WorkbookUnusable
+from . import xmledit as XE
 from .package import Package, TargetChanged, atomic_write, changed_message, decode_xml, encode_xml
 from .xmlparse import XmlDeclaresDtd, XmlRefused, XmlTooBig
 
@@ -200,6 +202,14 @@ class XlsxBook:
             said.append(f"缺少{len(absent)}个定义名称（{some(absent)}）")
         return f"工作簿“{self.path.name}”：" + "；".join(said) if said else None
 
+    def extent(self, name: str) -> tuple[str, str] | None:
+        """(sheet, 'B4' or 'A5:I40') of a defined name, None if it leads to no cell."""
+        try:
+            sheet, first, last = self._target(name)
+        except WorkbookUnusable:
+            return None
+        return sheet, f"{first}:{last}" if last else first
+
     def locate(self, name: str) -> CellRef | None:
         try:
             sheet, first, _ = self._target(name)
@@ -241,7 +251,7 @@ class XlsxBook:
     def _merges(self, sheet: str) -> list[tuple[int, int, int, int]]:
         if sheet not in self._merge_cache:
             if sheet in self._patches:  # merges are never edited: the patch's text is enough
-                self._merge_cache[sheet] = X.merged_ranges_text(self._patches[sheet].xml)
+                self._merge_cache[sheet] = self._patches[sheet].merged_ranges()
             else:
                 self._merge_cache[sheet] = self._sheet(sheet).merges
         return self._merge_cache[sheet]
@@ -346,7 +356,7 @@ class XlsxBook:
             undo()
             raise
         locked = []
-        if X.sheet_protected_text(patch.xml):
+        if patch.protected():
             unlocked = self._unlocked_styles()
             locked = [ref for ref, style in touched.items() if int(style or 0) not in unlocked]
         if locked:
@@ -428,9 +438,13 @@ class XlsxBook:
                 text = _decode(read(part))[0]
             except UnicodeError:
                 continue
-            if "<f" not in text:
+            if "<f" not in text and ":f" not in text:  # no element named f, whatever its prefix
                 continue
-            for formula in X.formula_texts(text):
+            try:
+                formulas = X.formula_texts(text)
+            except XE.XmlRefused:
+                continue  # not ours to judge here; the part is copied as it is
+            for formula in formulas:
                 if any(token in formula for token in tokens):
                     return True
         return False
@@ -543,10 +557,26 @@ def _is_calc_chain(name: str) -> bool:
 def _without_calc_chain_refs(name: str, data: bytes) -> bytes:
     """Excel rebuilds the calculation chain; a stale one that names a removed formula is an error."""
     if name == "[Content_Types].xml":
-        return re.sub(rb"<Override[^>]*calcChain[^>]*/>", b"", data)
-    if name.endswith("workbook.xml.rels"):
-        return re.sub(rb"<Relationship[^>]*calcChain[^>]*/>", b"", data)
-    return data
+        kind = "Override"
+    elif name.endswith("workbook.xml.rels"):
+        kind = "Relationship"
+    else:
+        return data
+    try:
+        text, codec = _decode(data)
+    except UnicodeError:
+        return data
+    if "calcChain" not in text:
+        return data
+
+    def keep(element: XE.Element) -> bool:
+        return element.local != kind or not any("calcChain" in v for v in element.attrs.values())
+
+    try:
+        kept = XE.remove_elements(text.encode("utf-8"), keep, depth=2)
+    except XE.XmlRefused:
+        return data
+    return kept.decode("utf-8").encode(codec)
 
 
 def open_book(path) -> XlsxBook:

@@ -7,12 +7,17 @@ import io
 import re
 import zipfile
 
+from ..adapters import xmledit as XE
+
 MACRO_MAIN = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 PLAIN_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 VBA_TYPE = "application/vnd.ms-office.vbaProject"
 VBA_REL = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
 UI_REL = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
 RIBBON_PART = "customUI/customUI14.xml"
+OFFICE_NS = "urn:schemas-microsoft-com:office:office"
+VML_NS = "urn:schemas-microsoft-com:vml"
+SHAPES_PER_BLOCK = 1024  # Excel gives the n-th drawing the shape ids n*1024+1 … n*1024+1023
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 BUILD_STAMP = b"2021-01-01T00:00:00Z"  # openpyxl stamps the save time; a build must not depend on it
 
@@ -22,6 +27,8 @@ def make_xlsm(xlsx: bytes, vba_project: bytes | None, ribbon_xml: bytes | None) 
     parts = {name: source.read(name) for name in source.namelist()}
     parts["docProps/core.xml"] = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>" + BUILD_STAMP + rb"\2",
                                         parts["docProps/core.xml"])
+    for n, name in enumerate(sorted((p for p in parts if p.endswith(".vml")), key=_natural), start=1):
+        parts[name] = numbered_drawing(parts[name], n)
     parts["[Content_Types].xml"] = _content_types(parts["[Content_Types].xml"], vba_project is not None)
     if vba_project is not None:
         parts["xl/vbaProject.bin"] = vba_project
@@ -40,6 +47,31 @@ def make_xlsm(xlsx: bytes, vba_project: bytes | None, ribbon_xml: bytes | None) 
             info.external_attr = 0o644 << 16
             target.writestr(info, parts[name])
     return out.getvalue()
+
+
+def _natural(name: str) -> tuple:
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
+
+
+def numbered_drawing(vml: bytes, n: int) -> bytes:
+    """The n-th VML drawing numbered as Excel numbers it: openpyxl writes idmap 1 and the same
+    shape ids into every drawing, which collide once a workbook has comments on two sheets."""
+    edits = []
+    shapes = 0
+
+    def start(e: XE.Element, stack) -> None:
+        nonlocal shapes
+        if e.uri == OFFICE_NS and e.local == "idmap":
+            edits.append((e.start, e.tag_end, XE.edit_tag(vml[e.start:e.tag_end], {"data": str(n)})))
+        elif e.uri == VML_NS and e.local == "shape":
+            shapes += 1
+            if shapes >= SHAPES_PER_BLOCK:
+                raise ValueError(f"drawing {n}: more than {SHAPES_PER_BLOCK - 1} shapes need a second id block")
+            new_id = f"_x0000_s{SHAPES_PER_BLOCK * n + shapes}"
+            edits.append((e.start, e.tag_end, XE.edit_tag(vml[e.start:e.tag_end], {"id": new_id})))
+
+    XE.walk(vml, start)
+    return XE.splice(vml, edits)
 
 
 def _content_types(xml: bytes, with_vba: bool) -> bytes:

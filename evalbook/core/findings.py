@@ -17,24 +17,6 @@ class CellRef:
         return f"{self.sheet}!{self.cell}" if self.cell else self.sheet
 
 
-def column_letter(index: int) -> str:
-    """1 → 'A', 27 → 'AA'."""
-    letters = ""
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def cell_position(cell: str) -> tuple[int, int]:
-    """'E9' → (row 9, column 5)."""
-    column = 0
-    for ch in cell:
-        if ch.isalpha():
-            column = column * 26 + ord(ch.upper()) - 64
-    return int("".join(ch for ch in cell if ch.isdigit())), column
-
-
 @dataclass(frozen=True)
 class Finding:
     severity: str

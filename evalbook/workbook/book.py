@@ -16,6 +16,9 @@ class Book(Protocol):
 
     def locate(self, name: str) -> CellRef | None: ...
 
+    def extent(self, name: str) -> tuple[str, str] | None:
+        """(sheet, 'B4' or 'A5:I40') a defined name covers, None if it leads to no cell."""
+
     def explain_missing(self, names: Iterable[str]) -> str | None:
         """Why these names lead to no cell, in words that say what to fix (None: no more to say)."""
 

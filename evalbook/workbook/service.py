@@ -7,17 +7,18 @@ import datetime as dt
 import functools
 
 from evalbook.core.cells import cell_position
-from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK, WorkbookUnusable
+from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK, FrameworkInvalid, WorkbookUnusable
 from evalbook.core.findings import ERROR
 from evalbook.core.numbers import fmt_score, round2
 from evalbook.core.ruletable import RulesSource
 from evalbook.department.engine import PENDING, Evaluation, evaluate
-from evalbook.core.errors import FrameworkInvalid
 from evalbook.department.framework import SECTION_COLUMNS, Framework, grid_section, load_framework, seed_framework
+from evalbook.funds import names as FN
 from evalbook.workbook import contract as C
 from evalbook.workbook import layout
 from evalbook.workbook.book import Book
-from evalbook.workbook.funds_io import read_funds, write_funds
+from evalbook.workbook.funds_io import fund_numbers, read_funds, write_funds
+from evalbook.workbook.placement import check_outputs_apart
 
 
 def framework_of(book: Book) -> Framework:
@@ -57,6 +58,30 @@ def check_structure(book: Book, contract: C.Contract) -> None:
         shown = "、".join(missing[:5]) + ("等" if len(missing) > 5 else "")
         raise WorkbookUnusable(
             f"工作簿缺少{len(missing)}个定义名称（{shown}），或其引用的单元格已被删除；请使用evalbook模板（evalbook new）")
+    funds = fund_numbers(book)
+    inputs = list(contract.input_names) + [C.RULES_TABLE]
+    outputs = list(contract.output_names)
+    if funds:
+        inputs.append(FN.FUND_RULES_TABLE)
+        for n in funds:
+            inputs += FN.fund_input_names(n)
+            outputs += FN.fund_output_names(n)
+    blocks = {C.RESULTS_TABLE: len(C.FINDING_COLUMNS), FN.SUMMARY_TABLE: len(FN.SUMMARY_COLUMNS),
+              FN.INDICATOR_SUMMARY_TABLE: len(FN.INDICATOR_SUMMARY_COLUMNS)}
+    check_outputs_apart(book.extent, inputs, outputs, template_homes(len(funds), contract.framework), blocks)
+
+
+@functools.lru_cache(maxsize=32)
+def template_homes(funds: int, framework: Framework) -> dict[str, str]:
+    """Defined name → the sheet the template puts it on (for `funds` fund sheets)."""
+    homes = {}
+    for sheet in layout.sheets(max(funds, 1), framework):
+        for cell in sheet.cells:
+            if cell.name:
+                homes[cell.name] = sheet.title
+        for name in sheet.ranges:
+            homes[name] = sheet.title
+    return homes
 
 
 def read_evaluation(book: Book) -> Evaluation:
