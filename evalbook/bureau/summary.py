@@ -145,6 +145,13 @@ class Collector:
     def add(self, result: Mapping) -> None:
         self.tally.files += 1
         name, path = result["name"], result.get("path", result["name"])
+        keys = result.get("keys")
+        if result["ok"] and keys is not None and tuple(keys) != seed_framework().keys:
+            # the summary's columns are the built-in table's; another table's scores would land under
+            # the wrong indicators, so such a workbook is listed, not summed
+            result = {"ok": False, "name": name, "path": path, "reason": (
+                f"该工作簿按指标框架“{result.get('framework') or '未命名'}”（指纹{result.get('fingerprint')}）评分，"
+                f"其指标与本汇总所用的内置框架不同；请把同一框架的工作簿放在一起，另行汇总")}
         if not result["ok"]:
             self.tally.unreadable += 1
             self._db.execute("INSERT INTO failure (name, path, reason) VALUES (?, ?, ?)",

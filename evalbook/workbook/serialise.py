@@ -101,7 +101,8 @@ def batch_record(evaluation: Evaluation, path: str, name: str) -> dict:
     summary = funds.summary if funds is not None else None
     return {
         "ok": True, "path": path, "name": name, "unit": evaluation.unit,
-        "scores": scores, "rates": rates,
+        "framework": evaluation.framework.name, "fingerprint": evaluation.framework.fingerprint,
+        "keys": list(evaluation.framework.keys), "scores": scores, "rates": rates,
         "total": _score(total),
         "grade": evaluation.grade,
         "self_total": _score(self_total),
