@@ -35,7 +35,7 @@ from evalbook.adapters.xlsx import XlsxBook
 from evalbook.build.cfb import write_cfb
 from evalbook.cli import main
 from evalbook.core.numbers import ExcelError, read_choice, read_number, read_yes_no
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, ROOT
 
 BASE = EXAMPLE.read_bytes()  # one snapshot: the corpus is built from the same bytes throughout
 BOOK_NAME = "坏 文件（测试）.xlsm"  # Chinese, a space and full-width brackets in every path
@@ -778,3 +778,9 @@ def test_zz_corpus_size_and_outcomes(capsys):
             counts = "，".join(f"{code}:{TALLY[(family, code)]}" for code in (0, 1, 2) if TALLY[(family, code)])
             print(f"  {family}：{counts}")
     assert total >= 200
+    # the figures the README and the guarantees page quote are the ones this run printed
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    guarantees = (ROOT / "docs" / "guarantees_zh.md").read_text(encoding="utf-8")
+    assert f"的 {total} 个坏输入" in readme and f"当前语料 **{total} 个**" in guarantees
+    assert f"退出码0有{by_code[0]}个、\n  1有{by_code[1]}个、2有{by_code[2]}个" in readme
+    assert f"退出码0 有{by_code[0]}个、1 有{by_code[1]}个、2 有{by_code[2]}个" in guarantees
