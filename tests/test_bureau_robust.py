@@ -88,8 +88,9 @@ def test_merge_of_a_blank_template_summary(tmp_path, capsys):
     part = summary_of(tmp_path, capsys, folder, "空白汇总.xlsx")
     merged = tmp_path / "合并.xlsx"
     code, out, err = run(capsys, "merge", part, "-o", merged)
-    assert (code, err) == (0, "")
-    assert "共1个文件：已评分1个（其中总分待补充1个），无法读取0个" in out
+    # every input the blank template lacks is an 错误: scored, with findings
+    assert (code, err) == (1, "")
+    assert "共1个文件：已评分1个（其中总分待补充1个，有错误的1个），无法读取0个" in out
     (row,) = dicts(merged, "汇总")
     assert (row["文件"], row["单位名称"], row["总分"], row["排名"]) == ("空白/a.xlsm", "（未填报单位）", "待补充", None)
     # a blank 楼堂馆所 means "no project", full marks; every other indicator has no scored department
@@ -122,7 +123,7 @@ def test_merge_when_one_department_has_no_satisfaction_figure(tmp_path, capsys):
     assert rate_rows(b)["满意度"] == (0, None)
     merged = tmp_path / "合并.xlsx"
     code, out, err = run(capsys, "merge", a, b, "-o", merged)
-    assert (code, err) == (0, "")
+    assert (code, err) == (1, "")  # 辛's blank 满意度 is an 错误
     rates = rate_rows(merged)
     assert rates["满意度"] == (1, 1)
     assert all(rates[k] == (2, 1) for k in seed_framework().keys if k != "满意度")
