@@ -389,3 +389,20 @@ def test_merge_marks_formula_like_text_too(hostile_book, tmp_path, capsys):
     cells = formula_like_cells(merged)
     assert cells["汇总"] == ["B2", "C2"] and cells["无法读取"] == ["A2"]
     assert cells["专项资金"] == formula_like_cells(part)["专项资金"]
+
+
+# ---- batch: a summary among the departments' files ----------------------------------------------
+
+def test_a_summary_in_the_input_folder_is_skipped_with_a_note(tmp_path, capsys):
+    folder = tmp_path / "部门"
+    department(folder, "甲.xlsx", 填报单位="甲局")
+    # last month's summary, saved among the departments' workbooks under another name
+    previous = summary_of(tmp_path, capsys, folder, "上月汇总.xlsx")
+    shutil.move(previous, folder / "上月汇总.xlsx")
+    out = tmp_path / "汇总.xlsx"
+    code, stdout, err = run(capsys, "batch", folder, "-o", out, "--jobs", 2)
+    assert code == 0, err
+    assert err == "evalbook: 注意：已跳过“部门/上月汇总.xlsx”：这是evalbook生成的汇总表，不是部门填报的工作簿\n"
+    assert stdout.startswith("共1个文件：已评分1个，无法读取0个，跳过汇总表1个；")
+    assert dicts(out, "无法读取") == []
+    assert [r["文件"] for r in dicts(out, "汇总")] == ["部门/甲.xlsx"]
