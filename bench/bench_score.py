@@ -50,7 +50,7 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     from evalbook.build.example import example_values
-    from evalbook.engine import evaluate
+    from evalbook.department.engine import evaluate
 
     values, _ = example_values()
     evaluate(values)

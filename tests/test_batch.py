@@ -85,7 +85,8 @@ EXPECTED = [
     ("部门/辛.xlsx", "待补充", None),
 ]
 GRADES = {100: "优", 99.2: "优", 98: "优", 96: "优", 95: "优", 91: "优", "待补充": "待补充"}
-ERRORS = {"部门/庚.xlsx": 1, "部门/壬.xlsx": 1}
+# 辛 left 满意度 blank: a gap an indicator needs is an 错误 of its own
+ERRORS = {"部门/庚.xlsx": 1, "部门/壬.xlsx": 1, "部门/辛.xlsx": 1}
 HINTS = {"部门/乙.xlsx": 1}
 
 BROKEN = {  # file → words its reason must contain
@@ -180,7 +181,7 @@ def test_totals_ranks_and_counts_match_hand_worked_figures(scored):
     assert code == 2, stderr  # some files could not be read
     assert stderr == ""  # no progress bar when stderr is not a terminal
     assert stdout.strip().splitlines() == [
-        f"共14个文件：已评分10个（其中总分待补充2个，有错误的2个），无法读取4个；汇总已写入：{out}"]
+        f"共14个文件：已评分10个（其中总分待补充2个，有错误的3个），无法读取4个；汇总已写入：{out}"]
     rows = as_dicts(out, "汇总")
     assert [(r["文件"], r["总分"], r["排名"]) for r in rows] == EXPECTED
     for r in rows:
@@ -211,8 +212,12 @@ def test_findings_and_unreadable_files_are_listed(scored):
     findings = as_dicts(out, "问题清单")
     assert list(findings[0]) == ["文件", "单位", "级别", "工作表", "单元格", "说明"]
     got = {(f["文件"], f["单位"], f["级别"]) for f in findings}
-    assert got == {("部门/庚.xlsx", "庚局", "错误"), ("部门/壬.xlsx", "壬局", "错误"), ("部门/乙.xlsx", "乙局", "提示")}
-    assert len(findings) == 3
+    assert got == {("部门/庚.xlsx", "庚局", "错误"), ("部门/壬.xlsx", "壬局", "错误"), ("部门/乙.xlsx", "乙局", "提示"),
+                   ("部门/辛.xlsx", "辛局", "错误")}
+    assert len(findings) == 4
+    (gap,) = [f for f in findings if f["文件"] == "部门/辛.xlsx"]
+    assert (gap["工作表"], gap["单元格"]) == ("评分表", "L27")
+    assert gap["说明"] == "评分表!L27（满意度）未填写，满意度需要此项数据，暂不计分"
     sangong = next(f for f in findings if f["文件"] == "部门/壬.xlsx")
     assert sangong["工作表"] == "基础数据表" and sangong["单元格"] and "公务用车经费_本年预算+出国经费_本年预算+公务接待_本年预算" in sangong["说明"]
     hint = next(f for f in findings if f["文件"] == "部门/乙.xlsx")

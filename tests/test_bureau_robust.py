@@ -88,8 +88,9 @@ def test_merge_of_a_blank_template_summary(tmp_path, capsys):
     part = summary_of(tmp_path, capsys, folder, "空白汇总.xlsx")
     merged = tmp_path / "合并.xlsx"
     code, out, err = run(capsys, "merge", part, "-o", merged)
-    assert (code, err) == (0, "")
-    assert "共1个文件：已评分1个（其中总分待补充1个），无法读取0个" in out
+    # every input the blank template lacks is an 错误: scored, with findings
+    assert (code, err) == (1, "")
+    assert "共1个文件：已评分1个（其中总分待补充1个，有错误的1个），无法读取0个" in out
     (row,) = dicts(merged, "汇总")
     assert (row["文件"], row["单位名称"], row["总分"], row["排名"]) == ("空白/a.xlsm", "（未填报单位）", "待补充", None)
     # a blank 楼堂馆所 means "no project", full marks; every other indicator has no scored department
@@ -122,7 +123,7 @@ def test_merge_when_one_department_has_no_satisfaction_figure(tmp_path, capsys):
     assert rate_rows(b)["满意度"] == (0, None)
     merged = tmp_path / "合并.xlsx"
     code, out, err = run(capsys, "merge", a, b, "-o", merged)
-    assert (code, err) == (0, "")
+    assert (code, err) == (1, "")  # 辛's blank 满意度 is an 错误
     rates = rate_rows(merged)
     assert rates["满意度"] == (1, 1)
     assert all(rates[k] == (2, 1) for k in seed_framework().keys if k != "满意度")
@@ -388,3 +389,20 @@ def test_merge_marks_formula_like_text_too(hostile_book, tmp_path, capsys):
     cells = formula_like_cells(merged)
     assert cells["汇总"] == ["B2", "C2"] and cells["无法读取"] == ["A2"]
     assert cells["专项资金"] == formula_like_cells(part)["专项资金"]
+
+
+# ---- batch: a summary among the departments' files ----------------------------------------------
+
+def test_a_summary_in_the_input_folder_is_skipped_with_a_note(tmp_path, capsys):
+    folder = tmp_path / "部门"
+    department(folder, "甲.xlsx", 填报单位="甲局")
+    # last month's summary, saved among the departments' workbooks under another name
+    previous = summary_of(tmp_path, capsys, folder, "上月汇总.xlsx")
+    shutil.move(previous, folder / "上月汇总.xlsx")
+    out = tmp_path / "汇总.xlsx"
+    code, stdout, err = run(capsys, "batch", folder, "-o", out, "--jobs", 2)
+    assert code == 0, err
+    assert err == "evalbook: 注意：已跳过“部门/上月汇总.xlsx”：这是evalbook生成的汇总表，不是部门填报的工作簿\n"
+    assert stdout.startswith("共1个文件：已评分1个，无法读取0个，跳过汇总表1个；")
+    assert dicts(out, "无法读取") == []
+    assert [r["文件"] for r in dicts(out, "汇总")] == ["部门/甲.xlsx"]

@@ -245,3 +245,23 @@ def test_example_is_the_build_scripts_product(tmp_path):
 
     assert build_main(str(tmp_path)) == 0
     assert (tmp_path / EXAMPLE_PATH).read_bytes() == EXAMPLE.read_bytes(), "run python -m evalbook.build"
+
+
+def test_a_blank_input_is_an_error_in_results_status_exit_code_and_json(example, capsys):
+    wb = openpyxl.load_workbook(example, keep_vba=True)
+    sheet, cell = next(iter(wb.defined_names["政府采购_本年预算"].destinations))
+    wb[sheet][cell.replace("$", "")] = "\u3000"
+    wb.save(example)
+    code, out, err = run(capsys, "check", "--json", str(example))
+    assert code == 1, err  # scored, with 错误 findings
+    issue = next(i for i in json.loads(out)["issues"] if i["name"] == "政府采购_本年预算")
+    assert (issue["severity"], issue["sheet"], issue["cell"]) == ("错误", "基础数据表", "C21")
+    assert "政府采购执行率" in issue["message"]
+    code, _, err = run(capsys, "score", str(example))
+    assert code == 1, err
+    status = named(example, "校验状态")["校验状态"]
+    assert "错误1项" in status and "1项指标待补充" in status
+    wb = openpyxl.load_workbook(example)
+    rows = [tuple(c.value for c in row) for row in wb["校验结果"].iter_rows(min_row=4, max_col=6)]
+    assert (1, "错误", "基础数据表", "C21", "政府采购_本年预算",
+            "基础数据表!C21（政府采购_本年预算）只有空格，视为未填写，政府采购执行率需要此项数据，暂不计分") in rows

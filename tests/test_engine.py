@@ -16,7 +16,7 @@ from evalbook.workbook.serialise import evaluation_json
 
 def RulesSource(rows, first_row=2):
     return _Source(rows, "评分规则", first_row)
-from evalbook.core.findings import ERROR, HINT
+from evalbook.core.findings import ERROR, HINT, CellRef
 
 # The seed department, worked out by hand from its 基础数据表 and the assumed figures:
 #   在职 20/21 = 95.24% → 5;  三公变动 (37-36)/36 = 2.78% → 2 steps × 0.8 → 3.4
@@ -64,6 +64,29 @@ def test_missing_input_is_pending_not_zero(seed_values):
     assert e.total is None and e.grade is None
     assert evaluation_json(e)["total"] is None
     assert evaluation_json(e)["indicators"][2]["score"] is None
+
+
+def test_a_gap_is_one_error_naming_the_cell_the_name_and_every_indicator_needing_it(seed_values):
+    # 年初预算 feeds both 预算完成率 and 预算控制率: one finding, listing both
+    seed_values.pop("年初预算")
+    seed_values["满意度"] = "\u3000"  # a full-width space is not a figure
+    e = evaluate(seed_values, {"年初预算": CellRef("基础数据表", "B31"), "满意度": CellRef("评分表", "L27")})
+    gaps = [f for f in e.findings if f.name in ("年初预算", "满意度")]
+    assert [(f.severity, f.sheet, f.cell, f.name, f.message) for f in gaps] == [
+        (ERROR, "基础数据表", "B31", "年初预算",
+         "基础数据表!B31（年初预算）未填写，预算完成率、预算控制率需要此项数据，暂不计分"),
+        (ERROR, "评分表", "L27", "满意度", "评分表!L27（满意度）只有空格，视为未填写，满意度需要此项数据，暂不计分"),
+    ]
+    assert e.errors == 2
+    assert [i for i in evaluation_json(e)["issues"] if i["name"] == "年初预算"] == [
+        {"severity": "错误", "sheet": "基础数据表", "cell": "B31", "name": "年初预算",
+         "message": "基础数据表!B31（年初预算）未填写，预算完成率、预算控制率需要此项数据，暂不计分"}]
+
+
+def test_a_blank_that_means_no_project_is_not_a_gap(seed_values):
+    for name in ("楼堂馆所_批复规模", "楼堂馆所_实际规模", "楼堂馆所_预算投资", "楼堂馆所_实际投资"):
+        seed_values.pop(name, None)
+    assert evaluate(seed_values).errors == 0
 
 
 def test_unreadable_text_is_an_error_quoting_it(seed_values):

@@ -269,6 +269,18 @@ def test_relative_values_weighted_by_budget_not_averaged():
     assert merged["服务对象满意度"].actual == F(95, 100)
 
 
+def test_amounts_keep_the_scale_they_were_written_with():
+    report = evaluate_funds([
+        _with_pipes(1, "1000万吨", "1008万吨", 100),
+        _with_pipes(2, "≥500万吨", "520万吨", 300),
+    ])
+    pipes = {m.name: m for m in report.summary.indicators}["新增管道长度"]
+    assert pipes.row()[3:6] == ("1500万吨", "1528万吨", "累加")  # not "15000000吨"
+    # written differently in the two funds: the base unit, exactly
+    mixed = evaluate_funds([_with_pipes(1, "1000万吨", "1008万吨", 100), _with_pipes(2, "5吨", "5吨", 300)])
+    assert {m.name: m for m in mixed.summary.indicators}["新增管道长度"].row()[3:5] == ("10000005吨", "10080005吨")
+
+
 def test_mismatched_units_are_not_merged():
     report = evaluate_funds([_with_pipes(1, "3000米", "3000米", 100), _with_pipes(2, "30户", "30户", 100)])
     assert "新增管道长度" not in {m.name for m in report.summary.indicators}

@@ -96,3 +96,18 @@ def test_fund_error_names_the_cell(two_funds, capsys):
     assert code == 1
     errors = [i for i in d["issues"] if i["severity"] == "错误"]
     assert any(i["sheet"] == "专项资金自评表2" and i["cell"] == "E12" and "很多" in i["message"] for i in errors)
+
+
+def test_summary_rows_show_rates_as_percent_and_amounts_as_money(two_funds, capsys):
+    assert main(["score", str(two_funds)]) in (0, 1)
+    capsys.readouterr()
+    wb = openpyxl.load_workbook(two_funds)
+    ws = wb[N.SUMMARY_SHEET]
+    sheet, cell = next(iter(wb.defined_names[N.SUMMARY_TABLE].destinations))
+    top = int(cell.replace("$", "").lstrip("A"))
+    for row in (top, top + 1):  # the template's first row and a row the adapter added
+        assert ws[f"B{row}"].value  # a fund's name
+        assert ws[f"E{row}"].number_format == "0.00%"
+        assert (ws[f"C{row}"].number_format, ws[f"D{row}"].number_format) == ("0.00", "0.00")
+        assert ws[f"B{row}"].alignment.wrap_text
+    assert ws.column_dimensions["F"].width >= 19  # "按资金额度加权平均" is 18 half-width places

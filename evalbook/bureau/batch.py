@@ -60,6 +60,9 @@ def cmd_batch(args) -> int:
     progress = Progress(len(tasks), sys.stderr)
     tally = run_batch(tasks, target, jobs, progress.advance, progress.writing)
     progress.close()
+    for name in tally.skipped_names:
+        print(f"evalbook: 注意：已跳过“{terminal_safe(name)}”：这是evalbook生成的汇总表，不是部门填报的工作簿",
+              file=sys.stderr)
     print(f"{tally.line()}；汇总已写入：{terminal_safe(target)}")
     if tally.unreadable:
         return EXIT_UNUSABLE
@@ -166,11 +169,18 @@ def score_file(task: Task) -> dict:
         return {"ok": False, "path": path, "name": name, "reason": task.problem}
     try:
         return _scored(path, name)
+    except SummaryFound:
+        # a summary saved among the departments' files (last run's 汇总.xlsx) is not a department
+        return {"ok": False, "skipped": True, "path": path, "name": name}
     except WorkbookUnusable as exc:
         return {"ok": False, "path": path, "name": name, "reason": str(exc)}
     except Exception as exc:  # one bad file must never stop the batch
         return {"ok": False, "path": path, "name": name,
                 "reason": f"处理该文件时发生意外错误（{type(exc).__name__}），请把该文件发给技术支持"}
+
+
+class SummaryFound(Exception):
+    """The file is a summary evalbook wrote, not a department's workbook: skipped, not a failure."""
 
 
 def _scored(path: str, name: str) -> dict:
@@ -183,7 +193,7 @@ def _scored(path: str, name: str) -> dict:
             evaluation = read_evaluation(book)
         except WorkbookUnusable:
             if book.has_sheet("汇总") and not book.has_name("填报单位"):
-                raise WorkbookUnusable("这是evalbook生成的汇总表，不是部门填报的工作簿") from None
+                raise SummaryFound() from None
             raise
     return batch_record(evaluation, path, name)
 

@@ -80,6 +80,7 @@ class Tally:
     pending: int = 0  # scored, but 总分 待补充
     with_errors: int = 0
     unreadable: int = 0
+    skipped_names: list[str] = field(default_factory=list)  # summaries found among the inputs
 
     def line(self) -> str:
         parts = [f"共{self.files}个文件：已评分{self.scored}个"]
@@ -91,6 +92,8 @@ class Tally:
         if notes:
             parts.append(f"（其中{'，'.join(notes)}）")
         parts.append(f"，无法读取{self.unreadable}个")
+        if self.skipped_names:
+            parts.append(f"，跳过汇总表{len(self.skipped_names)}个")
         return "".join(parts)
 
 
@@ -143,8 +146,11 @@ class Collector:
         self.rates = RateSums()
 
     def add(self, result: Mapping) -> None:
-        self.tally.files += 1
         name, path = result["name"], result.get("path", result["name"])
+        if result.get("skipped"):
+            self.tally.skipped_names.append(name)
+            return
+        self.tally.files += 1
         keys = result.get("keys")
         if result["ok"] and keys is not None and tuple(keys) != seed_framework().keys:
             # the summary's columns are the built-in table's; another table's scores would land under

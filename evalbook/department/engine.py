@@ -99,6 +99,7 @@ def evaluate(
     problems = rule_findings(framework, ruleset, source)
     results = [_score_one(inputs, ruleset.rules.get(ind.key), ind) for ind in framework.indicators]
     _audit_self_scores(inputs, results)
+    inputs.report_lacking()
     return Evaluation(results, problems + inputs.findings, unit=inputs.text("填报单位"), framework=framework)
 
 

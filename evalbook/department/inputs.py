@@ -23,6 +23,8 @@ class Inputs:
     findings: list[Finding] = field(default_factory=list)
     # names that carry an 错误: every indicator reading them is stopped
     bad: set[str] = field(default_factory=set)
+    # blank inputs an indicator needed: name → the indicators that needed it, in scoring order
+    lacking: dict[str, list[str]] = field(default_factory=dict)
 
     def ref(self, name: str) -> CellRef | None:
         return self.refs.get(name)
@@ -35,6 +37,29 @@ class Inputs:
         self.findings.append(finding(severity, self.ref(name), name, message))
         if stop if stop is not None else severity == ERROR:
             self.bad.add(name)
+
+    def lack(self, name: str, key: str) -> None:
+        """Indicator `key` could not be scored because input `name` is blank (named once, later)."""
+        keys = self.lacking.setdefault(name, [])
+        if key not in keys:
+            keys.append(key)
+
+    def report_lacking(self) -> None:
+        """One 错误 per blank input that some indicator needed, naming the cell, the defined name
+        and every indicator waiting for it: a gap is a finding, not just a 待补充 in 扣分说明."""
+        order = {name: i for i, name in enumerate(self.framework.inputs)}
+        for name in sorted(self.lacking, key=lambda n: order.get(n, len(order))):
+            keys = self.lacking[name]
+            raw = self.raw.get(name)
+            blank = "只有空格，视为未填写" if isinstance(raw, str) and raw else "未填写"
+            item = self.framework.inputs.get(name)
+            choices = ""
+            if item is not None and item.kind == B.YES_NO:
+                choices = "（应填“是”或“否”）"
+            elif item is not None and item.choices:
+                choices = f"（应选择{'/'.join(item.choices)}）"
+            self.report(ERROR, name, f"{self.where(name)}{blank}{choices}，"
+                                     f"{'、'.join(keys)}需要此项数据，暂不计分")
 
     def value(self, name: str) -> Fraction | None:
         reading = self.readings.get(name)

@@ -40,6 +40,8 @@ def _need(inputs: Inputs, key: str, names: tuple[str, ...]) -> dict[str, Fractio
         raise Unmeasured(f"输入有误（{'、'.join(inputs.where(n) for n in bad)}），见校验结果")
     missing = tuple(n for n in names if inputs.value(n) is None)
     if missing:
+        for name in missing:
+            inputs.lack(name, key)
         raise Unmeasured(
             f"缺少{key}所需的输入：{'、'.join(inputs.where(n) for n in missing)}，该指标暂不计分", missing
         )
@@ -166,6 +168,7 @@ def _grade(ind: Indicator, inputs: Inputs) -> Measurement:
     word = inputs.choices.get(name)
     if word is None:
         choices = "/".join(inputs.framework.inputs[name].choices)
+        inputs.lack(name, ind.key)
         raise Unmeasured(f"缺少{ind.key}所需的输入：{inputs.where(name)}（{choices}），该指标暂不计分", (name,))
     return Measurement(None, word, word=word)
 

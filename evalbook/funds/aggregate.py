@@ -66,12 +66,13 @@ class MergedIndicator:
     actual: Fraction
     method: str
     funds: tuple[int, ...]
+    scale: str = ""  # 万/亿 as every fund wrote it: "1000万吨" stays 万吨, not "10000000吨"
 
     def row(self) -> tuple:
         """One row of 专项指标汇总表 (INDICATOR_SUMMARY_COLUMNS)."""
         return (
             self.level1, self.level2, self.name,
-            U.fmt_quantity(self.target, self.unit), U.fmt_quantity(self.actual, self.unit),
+            U.fmt_quantity(self.target, self.unit, self.scale), U.fmt_quantity(self.actual, self.unit, self.scale),
             self.method, "、".join(f"专项{n}" for n in self.funds),
         )
 
@@ -183,5 +184,7 @@ def _merge_indicators(results: Sequence[FundResult], notes: list[str]) -> list[M
             method = WEIGHTED
         else:
             target, actual, method = sum(targets, Fraction(0)), sum(actuals, Fraction(0)), ADDED
-        merged.append(MergedIndicator(level1, level2, name, unit, direction, target, actual, method, funds))
+        scales = {c.scale for _, c in entries}
+        scale = scales.pop() if len(scales) == 1 else ""
+        merged.append(MergedIndicator(level1, level2, name, unit, direction, target, actual, method, funds, scale))
     return merged

@@ -138,6 +138,7 @@ class Comparison:
     unit: str = ""  # the unit both values are expressed in (NUMBER only)
     target_value: Fraction | None = None
     actual_value: Fraction | None = None
+    scale: str = ""  # the 万/亿 the 指标值 was written with, when it is in `unit` itself
 
 
 def compact(raw: object) -> str:
@@ -375,7 +376,8 @@ def _compare_amounts(target: Target, actual: Actual, level2: str) -> Comparison:
     note = ""
     if direction == NEGATIVE:
         note = "（成本指标未写比较符，按“≤”反向计）" if assumed else "（反向指标，越低越好）"
-    common = dict(direction=direction, unit=unit, target_value=t, actual_value=a)
+    scale = target.quantity.scale if target.quantity.unit == unit else ""
+    common = dict(direction=direction, unit=unit, target_value=t, actual_value=a, scale=scale)
     if t == 0:
         # "0起" (no accidents) is a ceiling; only an explicit "≥0" is a floor every value meets.
         met = a >= 0 if target.op == AT_LEAST else a == 0

@@ -59,6 +59,7 @@ class Quantity:
     value: Fraction  # percentages as fractions: 95% → 19/20
     unit: str = ""  # "" when only a number was written
     written: str = ""  # as typed ("1008万吨"), to quote it back unchanged; "" for a number cell
+    scale: str = ""  # the multiplier typed before the unit ("万" in "1008万吨"), to show sums the same way
 
     def __str__(self) -> str:
         return fmt_quantity(self.value, self.unit)
@@ -81,12 +82,14 @@ def parse_quantity(text: str) -> Quantity:
     if not unit:
         return Quantity(value, "", text)
     unit = normalise_unit(unit)
+    scale = ""
     if unit not in _FAMILIES and unit[0] in _MULTIPLIERS and len(unit) > 1:
-        value *= _MULTIPLIERS[unit[0]]
+        scale = unit[0]
+        value *= _MULTIPLIERS[scale]
         unit = normalise_unit(unit[1:])
     if not _UNIT.match(unit):
         raise UnitError(f"数字后的“{unit}”不是计量单位")
-    return Quantity(value, unit, text)
+    return Quantity(value, unit, text, scale)
 
 
 def family(unit: str) -> str | None:
@@ -105,11 +108,13 @@ def convert(value: Fraction, from_unit: str, to_unit: str) -> Fraction:
     return value * _FAMILIES[from_unit][1] / _FAMILIES[to_unit][1]
 
 
-def fmt_quantity(value: Fraction, unit: str) -> str:
-    """'3842米', '96%', '3.842公里' — as typed where possible: no trailing zeros, percentages to two
-    decimals, other amounts to four."""
+def fmt_quantity(value: Fraction, unit: str, scale: str = "") -> str:
+    """'3842米', '96%', '3.842公里', '1000万吨' (with `scale` 万) — as typed where possible: no
+    trailing zeros, percentages to two decimals, other amounts to four."""
     if unit == PERCENT:
         return f"{fmt_score(value * 100)}%"
+    if scale in _MULTIPLIERS:
+        value, unit = value / _MULTIPLIERS[scale], scale + unit
     exact = Decimal(value.numerator) / Decimal(value.denominator)
     text = f"{exact.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP):f}".rstrip("0").rstrip(".")
     return f"{text or '0'}{unit}"

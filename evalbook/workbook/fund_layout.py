@@ -109,7 +109,8 @@ def fund_sheet(n: int) -> L.Sheet:
 
 def summary_sheet() -> L.Sheet:
     s = L.Sheet(N.SUMMARY_SHEET, "shtFundSummary", freeze="A4")
-    s.widths = {"A": 14, "B": 30, "C": 14, "D": 14, "E": 12, "F": 12, "G": 22}
+    # F holds 汇总方式: "按资金额度加权平均" needs 18 half-width places
+    s.widths = {"A": 14, "B": 30, "C": 14, "D": 14, "E": 12, "F": 20, "G": 22}
     s.add(L.Cell("A1", "专项资金绩效自评汇总", L.TITLE, merge="G1"))
     fields = (("专项个数", "0"), ("全年预算数", L.MONEY_FMT), ("全年执行数", L.MONEY_FMT),
               ("执行率", L.RATE_FMT), ("得分", L.SCORE_FMT), ("等级", None), ("得分说明", None))
@@ -123,10 +124,15 @@ def summary_sheet() -> L.Sheet:
     s.add(L.Cell(f"A{r}", "各专项", L.SECTION, merge=f"G{r}"))
     s.add(*(L.Cell(f"{col}{r + 1}", t, L.HEADER) for col, t in zip("ABCDEFG", N.SUMMARY_COLUMNS)))
     s.add(L.Cell(f"A{r + 2}", None, L.TEXT, name=N.SUMMARY_TABLE))
+    # the file adapter gives every written row the first row's formats: 执行率 as %, amounts as 万元
+    formats = {"C": L.MONEY_FMT, "D": L.MONEY_FMT, "E": L.RATE_FMT, "F": L.SCORE_FMT}
+    s.add(*(L.Cell(f"{col}{r + 2}", None, L.TEXT, number_format=formats.get(col), wrap=col == "B")
+            for col in "BCDEFG"))
     r += 2 + 21  # room for twenty funds
     s.add(L.Cell(f"A{r}", "同名指标汇总（绝对值相加，相对值按全年预算数加权）", L.SECTION, merge=f"G{r}"))
     s.add(*(L.Cell(f"{col}{r + 1}", t, L.HEADER) for col, t in zip("ABCDEFG", N.INDICATOR_SUMMARY_COLUMNS)))
-    s.add(L.Cell(f"A{r + 2}", None, L.TEXT, name=N.INDICATOR_SUMMARY_TABLE))
+    s.add(L.Cell(f"A{r + 2}", None, L.TEXT, name=N.INDICATOR_SUMMARY_TABLE, wrap=True))
+    s.add(*(L.Cell(f"{col}{r + 2}", None, L.TEXT, wrap=True) for col in "BCDEFG"))
     s.print_area = f"A1:G{r + 40}"
     return s
 
