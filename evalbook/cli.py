@@ -15,40 +15,39 @@ import os
 import sys
 from pathlib import Path
 
-from evalbook import framework_commands
+from evalbook import __version__, framework_commands
 from evalbook.bureau import batch
-from evalbook.core.textsafe import terminal_lines, terminal_safe
+from evalbook.cliargs import Parser
 from evalbook.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, EvalbookError, FrameworkInvalid
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own English usage errors exit 2 too
-        self.print_usage(sys.stderr)
-        print(f"evalbook: 参数有误：{message}", file=sys.stderr)
-        sys.exit(EXIT_UNUSABLE)
+from evalbook.core.textsafe import terminal_lines, terminal_safe
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="evalbook", description="部门整体支出绩效评价：校验基础数据并按评分规则计分")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
+    parser = Parser(prog="evalbook", description="部门整体支出绩效评价：校验基础数据并按评分规则计分",
+                    epilog="退出码：0 评分完成；1 评分完成但有“错误”；2 文件无法使用。")
+    parser.add_argument("--version", action="version", version=f"evalbook {__version__}", help="显示版本号并退出")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="命令", help="要执行的命令，见下表")
 
-    score = sub.add_parser("score", help="校验并评分，把得分、扣分说明和校验结果写回工作簿")
-    score.add_argument("book", help="工作簿（.xlsm/.xlsx）")
-    score.add_argument("-o", "--output", help="另存为此文件（默认写回原文件）")
+    score = sub.add_parser("score", help="校验并评分，把得分、扣分说明和校验结果写回工作簿",
+                           description="校验并评分；默认写回原文件，-o 另存为新文件。")
+    score.add_argument("book", metavar="工作簿", help="要评分的工作簿（.xlsm/.xlsx）")
+    score.add_argument("-o", "--output", metavar="另存为", help="另存为此文件（默认写回原文件）")
+    score.add_argument("--force", action="store_true", help="-o 指定的文件已存在时覆盖")
     score.add_argument("--json", action="store_true", help="在标准输出打印JSON结果")
 
-    check = sub.add_parser("check", help="只校验，不写入任何文件")
-    check.add_argument("book")
-    check.add_argument("--json", action="store_true")
+    check = sub.add_parser("check", help="只校验，不写入任何文件", description="只校验并计算得分，不写入任何文件。")
+    check.add_argument("book", metavar="工作簿", help="要校验的工作簿（.xlsm/.xlsx）")
+    check.add_argument("--json", action="store_true", help="在标准输出打印JSON结果")
 
-    new = sub.add_parser("new", help="生成一份新的空白模板")
-    new.add_argument("output", help="新文件路径（.xlsm）")
+    new = sub.add_parser("new", help="生成一份新的空白模板", description="生成一份新的空白评价模板（.xlsm）。")
+    new.add_argument("output", metavar="新文件", help="新文件路径（.xlsm）")
     new.add_argument("--force", action="store_true", help="目标已存在时覆盖")
     new.add_argument("--framework", metavar="框架.xlsx", help="按此指标框架生成模板（默认为内置的衡山县2020框架）")
 
-    add = sub.add_parser("add-fund", help="新增一张专项资金自评表（复制第一张的格式，内容为空）")
-    add.add_argument("book")
-    add.add_argument("-o", "--output", help="另存为此文件（默认写回原文件）")
+    add = sub.add_parser("add-fund", help="新增一张专项资金自评表（复制第一张的格式，内容为空）",
+                         description="新增一张专项资金自评表（复制第一张的格式，内容为空）。")
+    add.add_argument("book", metavar="工作簿", help="要新增专项资金的工作簿（.xlsm）")
+    add.add_argument("-o", "--output", metavar="另存为", help="另存为此文件（默认写回原文件）")
 
     framework_commands.register(sub)
     batch.register(sub)
@@ -180,12 +179,18 @@ def _dispatch(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from .adapters.package import check_target_name, write_lock
+    from .adapters.package import check_target_name, writable_check, write_lock
     from .adapters.xlsx import XlsxBook
     from .workbook.service import exit_code, score_book
 
     if args.output:
         check_target_name(Path(args.output))
+    if args.output and not args.force:
+        target = Path(args.output)
+        if target.exists():
+            writable_check(target)  # a device or a folder is refused as such, not as "already there"
+        if target.exists() and not _same_file(target, Path(args.book)):
+            raise EvalbookError(f"文件“{target.name}”已存在；如需覆盖请加 --force（不加 -o 则写回原文件）")
     # held from the read to the replace: a second evalbook on this file waits, then scores the
     # file as the first one saved it, so neither run's result is lost
     with write_lock(Path(args.output or args.book), required=False), XlsxBook(args.book) as book:
@@ -193,6 +198,13 @@ def cmd_score(args) -> int:
         target = book.save(args.output)
     _report(evaluation, args.json, written=target)
     return exit_code(evaluation)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
 
 
 def cmd_check(args) -> int:

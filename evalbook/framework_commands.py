@@ -13,7 +13,7 @@ def register(subparsers) -> None:
     framework = subparsers.add_parser(
         "framework", help="指标框架：导出为可在Excel中编辑的工作簿，或检查一份框架工作簿",
         description="指标框架是一份工作簿（评分规则、基础数据项、审核规则、等级、说明），财政局可在Excel中编写本地的评分办法。")
-    actions = framework.add_subparsers(dest="action", required=True, metavar="操作")
+    actions = framework.add_subparsers(dest="action", required=True, metavar="操作", help="export 导出，check 检查")
     export = actions.add_parser("export", help="导出内置（衡山县2020）框架，或某个工作簿所用的框架")
     export.add_argument("book", nargs="?", help="可选：由 evalbook 模板生成的工作簿，导出它记录的框架")
     export.add_argument("-o", "--output", required=True, metavar="框架.xlsx", help="导出到此文件（.xlsx）")

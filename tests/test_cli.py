@@ -265,3 +265,62 @@ def test_a_blank_input_is_an_error_in_results_status_exit_code_and_json(example,
     rows = [tuple(c.value for c in row) for row in wb["校验结果"].iter_rows(min_row=4, max_col=6)]
     assert (1, "错误", "基础数据表", "C21", "政府采购_本年预算",
             "基础数据表!C21（政府采购_本年预算）只有空格，视为未填写，政府采购执行率需要此项数据，暂不计分") in rows
+
+
+def test_version(capsys):
+    import configparser
+    from pathlib import Path
+
+    from evalbook import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"evalbook {__version__}"
+    cfg = configparser.ConfigParser()
+    cfg.read(Path(__file__).parents[1] / "setup.cfg", encoding="utf-8")
+    assert cfg["metadata"]["version"] == "attr: evalbook.__version__"
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["score"], "evalbook score: 参数有误：缺少必需的参数：工作簿"),
+    (["frob"], "evalbook: 参数有误：参数 命令：无效的选择：'frob'（可选："),
+    (["score", "a.xlsm", "--frob"], "evalbook: 参数有误：无法识别的参数：--frob"),
+    (["batch", "x", "-o", "y.xlsx", "--jobs", "0"], "参数 --jobs：进程数至少为1"),
+])
+def test_usage_errors_are_chinese_and_exit_2(capsys, argv, expected):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("用法：evalbook")
+    assert expected in err
+    assert "usage" not in err and "error" not in err and "required" not in err
+
+
+def test_help_is_chinese_for_every_argument(capsys):
+    from evalbook.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, sub in [("evalbook", parser), *subparsers.choices.items()]:
+        text = sub.format_help()
+        assert text.startswith("用法："), name
+        for english in ("usage:", "positional arguments", "options:", "show this help"):
+            assert english not in text, (name, english)
+        for action in sub._actions:
+            assert action.help and not action.help.isascii(), (name, action.dest)
+
+
+def test_score_output_refuses_an_existing_file_without_force(example, tmp_path, capsys):
+    existing = tmp_path / "已有 文件.xlsm"
+    existing.write_bytes(b"keep me")
+    code, out, err = run(capsys, "score", str(example), "-o", str(existing))
+    assert code == 2 and "“已有 文件.xlsm”已存在" in err and "--force" in err
+    assert existing.read_bytes() == b"keep me"
+    code, out, err = run(capsys, "score", str(example), "-o", str(existing), "--force")
+    assert code == 0, err
+    assert named(existing, "总分")["总分"] == 76
+    # -o naming the input itself is scoring in place, which never needs --force
+    code, out, err = run(capsys, "score", str(example), "-o", str(example))
+    assert code == 0, err

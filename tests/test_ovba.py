@@ -684,3 +684,21 @@ def test_libreoffice_imports_the_modules(project_bin, tmp_path):
     for name, body in [("Module1", STANDARD_BODY), ("Class1", CLASS_BODY), ("ThisWorkbook", WORKBOOK_BODY)]:
         assert body.strip() in modules[name].replace("\r\n", "\n"), name
     assert '"你好，世界"' in modules["Module1"]
+
+
+def test_a_class_keeps_the_exposed_attribute_its_source_declares():
+    exported = ("VERSION 1.0 CLASS\r\nBEGIN\r\n  MultiUse = -1  'True\r\nEND\r\n"
+                'Attribute VB_Name = "Dictionary"\r\nAttribute VB_Exposed = True\r\n'
+                "Public X As Long\r\n'Attribute VB_Exposed = True\r\n")
+    assert "Attribute VB_Exposed = True" in module_source(VbaModule("Dictionary", exported, "class"))
+    # a comment or code further down never counts: only the exported header does
+    plain = "Public X As Long\r\n' Attribute VB_Exposed = True\r\n"
+    assert "Attribute VB_Exposed = False" in module_source(VbaModule("Class1", plain, "class"))
+
+
+def test_xlwings_dictionary_stays_exposed_as_xlwings_ships_it():
+    from evalbook.build.vba import xlwings_standalone_modules
+
+    dictionary = next(m for m in xlwings_standalone_modules() if m.name == "Dictionary")
+    assert "Attribute VB_Exposed = True" in dictionary.source  # what xlwings ships
+    assert "Attribute VB_Exposed = True" in module_source(dictionary).split("\r\n")[:8]

@@ -267,18 +267,32 @@ def module_source_without_attributes(text: str) -> str:
     return "\n".join(lines[index:])
 
 
+_EXPOSED_TRUE = re.compile(r"^Attribute\s+VB_Exposed\s*=\s*True\s*$", re.IGNORECASE)
+
+
+def _declared_exposed(source: str) -> bool:
+    """Whether the module's own leading header (an exported .cls) declares VB_Exposed = True."""
+    body = module_source_without_attributes(source).split("\n")
+    lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    header = lines[: len(lines) - len(body)] if body != [""] else lines
+    return any(_EXPOSED_TRUE.match(line.strip()) for line in header)
+
+
 def _attribute_header(module: VbaModule) -> list[str]:
     lines = [f'Attribute VB_Name = "{module.name}"']
     if module.kind == "standard":
         return lines
     if module.kind == "class":
-        # The attribute block Excel stores for a private class (vbamc's class template).
+        # The attribute block Excel stores for a private class (vbamc's class template), except
+        # that a class whose own header says VB_Exposed = True (xlwings' Dictionary, as xlwings
+        # ships it) stays exposed: other projects referencing this one may use it.
+        exposed = "True" if _declared_exposed(module.source) else "False"
         return lines + [
             f'Attribute VB_Base = "{CLASS_BASE}"',
             "Attribute VB_GlobalNameSpace = False",
             "Attribute VB_Creatable = False",
             "Attribute VB_PredeclaredId = False",
-            "Attribute VB_Exposed = False",
+            f"Attribute VB_Exposed = {exposed}",
             "Attribute VB_TemplateDerived = False",
             "Attribute VB_Customizable = False",
         ]
