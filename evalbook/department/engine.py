@@ -17,7 +17,7 @@ from typing import Mapping
 
 from evalbook.core.findings import ERROR, HINT, CellRef, Finding
 from evalbook.core.grading import Graded, Grades
-from evalbook.core.numbers import PENDING, clean_text, fmt_score, quote, rounded
+from evalbook.core.numbers import clean_text, fmt_score, quote, rounded
 from evalbook.core.ruletable import RulesSource
 from evalbook.department import methods
 from evalbook.department.framework import Framework, Indicator, seed_framework

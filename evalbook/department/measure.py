@@ -71,7 +71,7 @@ def _evaluate(ind: Indicator, inputs: Inputs, values: dict[str, Fraction]) -> Fr
         raise Unmeasured(message) from None
 
 
-def _check_percent_range(ind: Indicator, inputs: Inputs, values: dict[str, Fraction]) -> None:
+def _check_percent_range(inputs: Inputs, values: dict[str, Fraction]) -> None:
     for name, value in values.items():
         if inputs.framework.inputs[name].kind == B.PERCENT and value > 1:
             message = _percent_range_message(inputs.where(name), value)
@@ -102,7 +102,7 @@ def _rate(ind: Indicator, inputs: Inputs) -> Measurement:
         listed = "、".join(inputs.where(n) for n in _in_sheet_order(inputs, names))
         return Measurement(None, "无项目", f"{empty_means}（{listed}均未填）", full_marks=True)
     values = _need(inputs, ind.key, names)
-    _check_percent_range(ind, inputs, values)
+    _check_percent_range(inputs, values)
     value = _evaluate(ind, inputs, values)
     if value < 0 and (why := ind.option(NEGATIVE_AS_ZERO)) is not None:
         top = _numerator(ind)

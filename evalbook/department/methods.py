@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from evalbook.core.numbers import fmt_pct, fmt_points, fmt_score, fmt_threshold
-from evalbook.department.rule import PRO_RATA, ROUND_UP, STEP_POLICIES, WHOLE_STEPS, Rule  # noqa: F401
+from evalbook.department.rule import PRO_RATA, ROUND_UP, WHOLE_STEPS, Rule
 
 OVER = "超限扣分"
 UNDER = "低于目标扣分"

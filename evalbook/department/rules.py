@@ -20,7 +20,7 @@ from evalbook.core.findings import Finding
 from evalbook.core.intervals import normalise, parse_bounds
 from evalbook.core.numbers import clean_text, quote, read_number
 from evalbook.department import methods as M
-from evalbook.department.rule import ALLOW_NEGATIVE, Band, Rule
+from evalbook.department.rule import ALLOW_NEGATIVE, STEP_POLICIES, WHOLE_STEPS, Band, Rule
 
 # the 评分规则 sheet's columns, in order (the first holds the 指标键)
 COLUMNS = ("指标", "分值", "计分方法", "基准值", "步长", "每步分值", "不足一步", "分档/等级", "口径说明")
@@ -106,9 +106,9 @@ def parse_rule(indicator, cells: Mapping[str, object], row_number: int = 0) -> R
         base = _number(cells, "基准值", required=True, signed=signed)
         step = _number(cells, "步长", required=True, positive=True)
         per_step = _number(cells, "每步分值", required=True)
-        policy = _text(cells, "不足一步") or M.WHOLE_STEPS
-        if policy not in M.STEP_POLICIES:
-            raise T.RowError("不足一步", f"“不足一步”应为{'、'.join(M.STEP_POLICIES)}之一，现为{quote(policy)}")
+        policy = _text(cells, "不足一步") or WHOLE_STEPS
+        if policy not in STEP_POLICIES:
+            raise T.RowError("不足一步", f"“不足一步”应为{'、'.join(STEP_POLICIES)}之一，现为{quote(policy)}")
         return Rule(base=base, step=step, per_step=per_step, policy=policy, **common)
     if method in (M.BANDS, M.GRADED):
         parse = parse_bands if method == M.BANDS else parse_grades

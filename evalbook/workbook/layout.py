@@ -11,6 +11,7 @@ from evalbook.department import basic_data as B
 from evalbook.department import framework as F
 from evalbook.department import methods as M
 from evalbook.department.framework import Framework, Indicator, seed_framework
+from evalbook.department.rule import STEP_POLICIES
 from evalbook.department.rules import COLUMNS as RULE_COLUMNS
 from evalbook.workbook import contract as C
 from evalbook.workbook import fund_layout
@@ -275,7 +276,7 @@ def _rules_sheet(framework: Framework) -> Sheet:
             if col == "C":
                 choices = framework.by_key[row[0]].methods
             elif col == "G" and row[2] in M.STEP_METHODS:
-                choices = M.STEP_POLICIES
+                choices = STEP_POLICIES
             s.add(Cell(f"{col}{r}", number if number is not None else (value or None),
                        LABEL if col == "A" else INPUT, wrap=col in "HI",
                        number_format=RATE_FMT if col in "DE" and number is not None else None, choices=choices))

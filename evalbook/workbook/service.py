@@ -9,9 +9,9 @@ import functools
 from evalbook.core.cells import cell_position
 from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK, FrameworkInvalid, WorkbookUnusable
 from evalbook.core.findings import ERROR
-from evalbook.core.numbers import fmt_score, round2
+from evalbook.core.numbers import PENDING, fmt_score, round2
 from evalbook.core.ruletable import RulesSource
-from evalbook.department.engine import PENDING, Evaluation, evaluate
+from evalbook.department.engine import Evaluation, evaluate
 from evalbook.department.framework import SECTION_COLUMNS, Framework, grid_section, load_framework, seed_framework
 from evalbook.funds import names as FN
 from evalbook.workbook import contract as C
