@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from evalbook.bureau.discover import Task, check_output, check_writable, discover
-from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, WorkbookUnusable
+from evalbook.core.errors import WorkbookUnusable
 from evalbook.core.textsafe import terminal_safe
 
 
@@ -64,9 +64,7 @@ def cmd_batch(args) -> int:
         print(f"evalbook: 注意：已跳过“{terminal_safe(name)}”：这是evalbook生成的汇总表，不是部门填报的工作簿",
               file=sys.stderr)
     print(f"{tally.line()}；汇总已写入：{terminal_safe(target)}")
-    if tally.unreadable:
-        return EXIT_UNUSABLE
-    return EXIT_FINDINGS if tally.with_errors else EXIT_OK
+    return tally.exit_code()
 
 
 def default_jobs() -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from evalbook.department.framework import seed_framework
 from evalbook.bureau import summary as S
-from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, WorkbookUnusable
+from evalbook.core.errors import WorkbookUnusable
 from evalbook.core.numbers import PENDING
 from evalbook.core.numbers import quote
 from evalbook.core.textsafe import terminal_safe
@@ -47,9 +47,7 @@ def cmd_merge(args) -> int:
         print(f"evalbook: 注意：有{len(duplicates)}个文件在多份汇总中重复出现（{shown}），请核对是否重复汇总",
               file=sys.stderr)
     print(f"合并{len(parts)}份汇总，{tally.line()}；合并结果已写入：{terminal_safe(target)}")
-    if tally.unreadable:
-        return EXIT_UNUSABLE
-    return EXIT_FINDINGS if tally.with_errors else EXIT_OK
+    return tally.exit_code()
 
 
 class NotASummary(WorkbookUnusable):

@@ -25,7 +25,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from evalbook.department.framework import seed_framework
-from evalbook.core.errors import WorkbookUnusable
+from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, WorkbookUnusable
 from evalbook.adapters.package import atomic_write
 from evalbook.core.numbers import PENDING
 from evalbook.core.textsafe import FORMULA_STARTS
@@ -81,6 +81,12 @@ class Tally:
     with_errors: int = 0
     unreadable: int = 0
     skipped_names: list[str] = field(default_factory=list)  # summaries found among the inputs
+
+    def exit_code(self) -> int:
+        """2 when some file could not be read, else 1 when some has 错误, else 0 (batch and merge)."""
+        if self.unreadable:
+            return EXIT_UNUSABLE
+        return EXIT_FINDINGS if self.with_errors else EXIT_OK
 
     def line(self) -> str:
         parts = [f"共{self.files}个文件：已评分{self.scored}个"]
