@@ -134,8 +134,8 @@ def _count(ind: Indicator, inputs: Inputs) -> Measurement:
     return Measurement(count, int(count), noun=inputs.framework.inputs[ind.inputs[0]].spoken)
 
 
-def _spoken(ind: Indicator, inputs_or_framework, node: E.Node | None) -> str | None:
-    framework = getattr(inputs_or_framework, "framework", inputs_or_framework)
+def _spoken(framework: F.Framework, node: E.Node | None) -> str | None:
+    """The word a 扣分说明 uses for a formula part that is one input (考核总分), else None."""
     name = E.single_name(node) if node is not None else None
     return framework.inputs[name].spoken if name else None
 
@@ -148,7 +148,7 @@ def _proportion(ind: Indicator, inputs: Inputs) -> Measurement:
     parts = None
     if top_name and bottom_name:
         got, total = values[top_name], values[bottom_name]
-        parts = (_spoken(ind, inputs, top), got, _spoken(ind, inputs, bottom), total)
+        parts = (_spoken(inputs.framework, top), got, _spoken(inputs.framework, bottom), total)
     if share > 1:
         if parts:
             message = f"{inputs.where(top_name)}为{fmt_score(parts[1])}，超过{parts[2]}{fmt_score(parts[3])}"
@@ -224,7 +224,7 @@ def _whole(raw: object, label: str, top: int | None = None) -> int:
     return int(value)
 
 
-def _rate_value(ind: Indicator, framework: F.Framework, raw: object) -> Measurement:
+def _rate_value(ind: Indicator, raw: object) -> Measurement:
     raw = _single(raw, "计算值")
     empty_means = ind.option(EMPTY_FULL_MARKS)
     if empty_means is not None and isinstance(raw, str) and clean_text(raw) in NO_PROJECT_WORDS:
@@ -262,8 +262,8 @@ def _checklist_value(ind: Indicator, raw: object) -> Measurement:
 
 def _proportion_value(ind: Indicator, framework: F.Framework, raw: object) -> Measurement:
     top, bottom = (ind.formula.left, ind.formula.right) if E.is_ratio(ind.formula) else (None, None)
-    top_label = _spoken(ind, framework, top) or "分子"
-    bottom_label = _spoken(ind, framework, bottom) or "分母"
+    top_label = _spoken(framework, top) or "分子"
+    bottom_label = _spoken(framework, bottom) or "分母"
     if isinstance(raw, (list, tuple)):
         if len(raw) != 2:
             raise Unmeasured(f"请选择两个单元格：{top_label}、{bottom_label}")
@@ -304,7 +304,7 @@ def measure_value(ind: Indicator, rule: Rule, framework: F.Framework, raw: objec
     """The measurement a typed 计算值 stands for: a rate, a 是/否 range or count, two cells or a
     share, a grade word, a typed score.  `raw` is one cell value or a flat list of them."""
     if ind.kind in (F.RATE, F.PERCENT):
-        return _rate_value(ind, framework, raw)
+        return _rate_value(ind, raw)
     if ind.kind == F.CHECKLIST:
         return _checklist_value(ind, raw)
     if ind.kind == F.COUNT:
