@@ -26,7 +26,7 @@ def run(capsys, *argv):
 
 
 def named(path, *names):
-    wb = openpyxl.load_workbook(path)
+    wb = openpyxl.load_workbook(path, data_only=True)  # cached values: what a reader sees before recalculating
     found = {}
     for name in names:
         sheet, cell = next(iter(wb.defined_names[name].destinations))
@@ -75,8 +75,9 @@ def test_score_changes_only_the_two_output_sheets(example, capsys):
     after = zipfile.ZipFile(example)
     assert after.namelist() == list(parts_before)
     changed = {n for n in after.namelist() if after.read(n) != parts_before[n]}
-    # 评分表, 校验结果, the two fund sheets and the fund summary hold output cells; nothing else changes
-    assert changed == {SCORE_SHEET_PART, RESULTS_SHEET_PART} | {f"xl/worksheets/sheet{i}.xml" for i in (5, 6, 7)}
+    # 评分表, 校验结果, the two fund sheets and the fund summary hold output cells, and the hidden
+    # 公式计算 sheet the snapshot of the inputs; nothing else changes
+    assert changed == {SCORE_SHEET_PART, RESULTS_SHEET_PART} | {f"xl/worksheets/sheet{i}.xml" for i in (5, 6, 7, 9)}
 
 
 def test_rescoring_replaces_previous_findings(example, capsys):
@@ -91,7 +92,8 @@ def test_rescoring_replaces_previous_findings(example, capsys):
     code, out, err = run(capsys, "score", str(broken))
     assert code == 1
     assert any(r[1] == "错误" and "“abc”不是数字" in r[5] for r in _findings(broken))
-    assert named(broken, "得分_公用经费控制率")["得分_公用经费控制率"] == "待补充"
+    # wrong data is named as such; the total waits for it
+    assert named(broken, "得分_公用经费控制率")["得分_公用经费控制率"] == "数据有误"
     assert named(broken, "总分")["总分"] == "待补充"
     _rewrite(broken, example, "xl/worksheets/sheet2.xml", data)
     assert run(capsys, "score", str(example))[0] == 0

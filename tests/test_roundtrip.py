@@ -23,6 +23,7 @@ from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from evalbook.workbook import contract as C
+from evalbook.workbook import native
 from evalbook.adapters import sheetxml as X
 from evalbook.adapters.xlsx import XlsxBook
 from evalbook.build.package import UI_REL, _add_relationship
@@ -195,6 +196,12 @@ def _written_region(book, sheet: str) -> set[str]:
 
 def _in_tables(book, sheet: str, ref: str) -> bool:
     letters, row = X.split_ref(ref)
+    for name in (native.SNAPSHOT, native.BANDS_TABLE):  # the hidden formula sheet's tables, by their extent
+        extent = book.extent(name)
+        if extent is not None and extent[0] == sheet:
+            c1, r1, c2, r2 = X.split_range(extent[1])
+            if c1 <= X.column_index(letters) <= c2 and r1 <= row <= r2:
+                return True
     for name in TABLES:
         at = book.locate(name)
         if at is None or at.sheet != sheet:
@@ -320,7 +327,19 @@ def test_recalculation_flag_is_a_minimal_edit(before, after):
 
 
 def test_no_recalculation_asked_when_no_formula_reads_results(tmp_path):
-    parts = _parts(EXAMPLE)
+    # a template from before the native formulas: no formula anywhere reads what scoring writes
+    wb = openpyxl.load_workbook(EXAMPLE, keep_vba=True)
+    for sheet in (C.SCORE_SHEET, *[s for s in wb.sheetnames if s.startswith("专项资金")]):
+        for row in wb[sheet].iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and c.value.startswith("="):
+                    c.value = None
+    del wb[native.HELPER_SHEET]
+    for name in [n for n in wb.defined_names if n.startswith("公式_")]:
+        del wb.defined_names[name]
+    old = tmp_path / "旧模板.xlsm"
+    wb.save(old)
+    parts = _parts(old)
     parts["xl/workbook.xml"] = re.sub(rb'\sfullCalcOnLoad="1"', b"", parts["xl/workbook.xml"])
     target = tmp_path / "例.xlsm"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:

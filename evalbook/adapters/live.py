@@ -14,6 +14,7 @@ from evalbook.core.findings import CellRef
 from evalbook.core.numbers import ExcelError, as_excel_error
 from evalbook.core.textsafe import formula_safe
 from evalbook.core.errors import WorkbookUnusable
+from evalbook.workbook.book import Formula
 
 # how far down a previous run's findings may reach (matches the template's highlight range)
 MAX_TABLE_ROWS = 2000
@@ -105,6 +106,33 @@ class LiveBook:
             ref = self._need(name)
             self._cell(ref).value = _cell_value(value)
             self._snapshots.pop(ref.sheet, None)
+
+    def read_formulas(self, names: Iterable[str]) -> dict[str, str | None]:
+        found = {}
+        for name in names:
+            try:
+                text = self._cell(self._need(name)).formula
+            except NotImplementedError:  # xlwings' remote engine cannot read formulas: nothing known
+                return {}
+            found[name] = text[1:] if isinstance(text, str) and text.startswith("=") else None
+        return found
+
+    def write_formulas(self, formulas: Mapping[str, Formula]) -> None:
+        """Excel computes the result itself: only the formula goes over."""
+        for name, formula in formulas.items():
+            ref = self._need(name)
+            self._cell(ref).formula = "=" + formula.text
+            self._snapshots.pop(ref.sheet, None)
+
+    def write_blocks(self, blocks: Mapping[str, Sequence[Sequence[object]]]) -> None:
+        for name, rows in blocks.items():
+            ref = self._need(name)
+            self._snapshots.pop(ref.sheet, None)
+            first = self._cell(ref)
+            width = max((len(r) for r in rows), default=1)
+            cleaned = [[_cell_value(v) for v in row] + [None] * (width - len(row)) for row in rows]
+            first.sheet.range((first.row, first.column),
+                              (first.row + len(rows) - 1, first.column + width - 1)).value = cleaned
 
     def write_rows(self, name: str, rows: Sequence[Sequence[object]], width: int | None = None) -> None:
         ref = self._need(name)

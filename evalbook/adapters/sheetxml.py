@@ -19,6 +19,7 @@ from typing import BinaryIO, Callable, Iterable, Mapping, NamedTuple
 from evalbook.core.cells import MAX_COLUMN, MAX_ROW, column_index, range_text, split_range, split_ref
 from evalbook.core.cells import column_letter as column_letters
 from evalbook.core.numbers import ExcelError, UnreadableCell
+from evalbook.workbook.book import Formula
 from . import limits as L
 from . import xmledit as XE
 from .xmlparse import XmlTooBig, iter_limited
@@ -383,9 +384,12 @@ _FORMAT_ROW_ATTRS = {"customHeight", "hidden", "s", "ht", "customFormat", "outli
 
 
 def cell_xml(prefix: str, ref: str, style: str | None, value: object) -> str:
-    """One <c> element holding a literal value: text can never turn into a formula here."""
+    """One <c> element holding a literal value: text can never turn into a formula here.  Only a
+    `Formula` (evalbook's own, built from its records) becomes one, with its cached value."""
     s = f' s="{style}"' if style is not None else ""
     p = prefix
+    if isinstance(value, Formula):
+        return _formula_xml(p, ref, s, value)
     if value is None or value == "":
         return f'<{p}c r="{ref}"{s}/>'
     if isinstance(value, bool):
@@ -405,6 +409,17 @@ def cell_xml(prefix: str, ref: str, style: str | None, value: object) -> str:
     text = excel_escape(str(value))
     return (f'<{p}c r="{ref}"{s} t="inlineStr"><{p}is><{p}t xml:space="preserve">{text}'
             f'</{p}t></{p}is></{p}c>')
+
+
+def _formula_xml(p: str, ref: str, s: str, formula: Formula) -> str:
+    f = f"<{p}f>{excel_escape(formula.text)}</{p}f>"
+    cached = formula.cached
+    if isinstance(cached, bool):
+        return f'<{p}c r="{ref}"{s} t="b">{f}<{p}v>{int(cached)}</{p}v></{p}c>'
+    if isinstance(cached, (int, float, Fraction, Decimal)) and math.isfinite(float(cached)):
+        return f'<{p}c r="{ref}"{s}>{f}<{p}v>{repr(float(cached))}</{p}v></{p}c>'
+    text = "" if cached is None else excel_escape(str(cached))
+    return f'<{p}c r="{ref}"{s} t="str">{f}<{p}v>{text}</{p}v></{p}c>'
 
 
 class _Cell:
@@ -596,6 +611,17 @@ class SheetPatch:
 
     def merged_ranges(self) -> list[tuple[int, int, int, int]]:
         return _ranges(self._facts.merges)
+
+    def formulas_at(self, refs: Iterable[str]) -> dict[str, str | None]:
+        """The formula text of each cell (None for a value or no cell)."""
+        wanted = {f"{split_ref(r)[0]}{split_ref(r)[1]}" for r in refs}
+        numbers = {split_ref(r)[1] for r in wanted}
+        found: dict[str, str | None] = dict.fromkeys(wanted)
+        for row in self._scan(wanted=numbers.__contains__).rows:
+            for cell in row.cells:
+                if cell.ref in found and cell.formulas:
+                    found[cell.ref] = cell.formulas[0][1]
+        return found
 
     def protected(self) -> bool:
         return self._facts.protected

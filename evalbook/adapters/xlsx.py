@@ -21,6 +21,7 @@ from typing import BinaryIO, Iterable, Mapping, Sequence
 from evalbook.core.findings import CellRef
 from evalbook.core.numbers import ExcelError, quote
 from evalbook.core.textsafe import FORMULA_STARTS
+from evalbook.workbook.book import Formula
 from . import sheetxml as X
 from evalbook.core.errors import WorkbookUnusable
 from . import xmledit as XE
@@ -392,6 +393,42 @@ class XlsxBook:
             self._refuse_hidden_outputs(sheet, cells, names[sheet])
 
         for sheet, cells in by_sheet.items():
+            def edit(patch, cells=cells):
+                patch.set_cells(cells, restyle=self._restyle)
+                return patch.last_touched
+
+            self._guarded(sheet, edit)
+
+    def read_formulas(self, names: Iterable[str]) -> dict[str, str | None]:
+        by_sheet: dict[str, dict[str, str]] = {}
+        for name in names:
+            sheet, first, _ = self._target(name)
+            by_sheet.setdefault(sheet, {})[first] = name
+        found: dict[str, str | None] = {}
+        for sheet, refs in by_sheet.items():
+            texts = self._patch(sheet).formulas_at(refs)
+            for ref, name in refs.items():
+                found[name] = texts.get(ref)
+        return found
+
+    def write_formulas(self, formulas: Mapping[str, Formula]) -> None:
+        self.write_values(formulas)
+
+    def write_blocks(self, blocks: Mapping[str, Sequence[Sequence[object]]]) -> None:
+        # one pass over each sheet however many blocks it holds: the hidden 公式计算 sheet is large
+        by_sheet: dict[str, dict[str, object]] = {}
+        for name, rows in blocks.items():
+            sheet, first, _ = self._target(name)
+            letters, top = X.split_ref(first)
+            left = X.column_index(letters)
+            cells = by_sheet.setdefault(sheet, {})
+            for r, row in enumerate(rows):
+                for c, value in enumerate(row):
+                    cells[f"{X.column_letters(left + c)}{top + r}"] = value
+        for sheet, cells in by_sheet.items():
+            self._patch(sheet)
+            self._refuse_hidden_outputs(sheet, cells, {})
+
             def edit(patch, cells=cells):
                 patch.set_cells(cells, restyle=self._restyle)
                 return patch.last_touched

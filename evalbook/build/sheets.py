@@ -74,6 +74,7 @@ def build_workbook(values: Mapping[str, object] | None = None,
     wb = Workbook()
     wb.remove(wb.active)
     wb.code_name = "ThisWorkbook"
+    wb.calculation.fullCalcOnLoad = True  # the native formulas have no cached values until scored
     wb.properties.creator = "evalbook"
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
@@ -95,7 +96,8 @@ def build_workbook(values: Mapping[str, object] | None = None,
             if c.name in values:
                 seen_values.add(c.name)
             cell.value = value
-            text = isinstance(value, str) and value.startswith(FORMULA_STARTS) and c.style != L.NOTE
+            text = isinstance(value, str) and value.startswith(FORMULA_STARTS) and c.style != L.NOTE \
+                and not c.formula
             if text:
                 cell.data_type = "s"  # labels and a framework's wording are never formulas
             _style(cell, c)
@@ -131,6 +133,9 @@ def build_workbook(values: Mapping[str, object] | None = None,
             ws.conditional_formatting.add(
                 spec.highlight_range, FormulaRule(formula=[formula], fill=ERROR_FILL, font=ERROR_FONT,
                                                   stopIfTrue=False))
+        for area, formula, colour in spec.alerts:
+            ws.conditional_formatting.add(
+                area, FormulaRule(formula=[formula], font=Font(color=colour, bold=True), stopIfTrue=False))
         for chart in spec.charts:
             ws.add_chart(_bar_chart(ws, chart), chart.anchor)
         if spec.freeze:

@@ -298,12 +298,12 @@ def excel_formula(node: Node, reference: Callable[[str], str] = lambda name: nam
     def leaf(item: Name | Number) -> str:
         if isinstance(item, Name):
             return reference(item.name)
-        return _excel_number(item.value)
+        return excel_number(item.value)
 
     return "=" + render(node, leaf, excel=True)
 
 
-def _excel_number(value: Fraction) -> str:
+def excel_number(value: Fraction) -> str:
     if value.denominator == 1:
         return str(value.numerator)
     text = f"{value.numerator / value.denominator!r}"

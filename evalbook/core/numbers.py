@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-PENDING = "待补充"  # what a score cell shows while an input is missing or wrong
+PENDING = "待补充"  # what a score cell shows while an input is missing
+BAD_DATA = "数据有误"  # … while an input it needs is wrong (not a number, negative, fails a check)
+RULE_INVALID = "规则有误"  # … while its 评分规则 row cannot be read or does not fit the value
+NEEDS_PYTHON = "需运行校验并评分"  # … (formula only) while a rule text has changed that no formula can read
 
 EXCEL_ERROR_CODES = (
     "#DIV/0!", "#N/A", "#REF!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!",

@@ -17,7 +17,7 @@ from typing import Mapping
 
 from evalbook.core.findings import ERROR, HINT, CellRef, Finding
 from evalbook.core.grading import Graded, Grades
-from evalbook.core.numbers import clean_text, fmt_score, quote, rounded
+from evalbook.core.numbers import BAD_DATA, PENDING, RULE_INVALID, clean_text, fmt_score, quote, rounded
 from evalbook.core.ruletable import RulesSource
 from evalbook.department import methods
 from evalbook.department.framework import Framework, Indicator, seed_framework
@@ -40,6 +40,7 @@ class IndicatorResult:
     score: Fraction | None
     self_score: Fraction | None
     explanation: str
+    marker: str | None = None  # why score is None: PENDING, BAD_DATA or RULE_INVALID
 
 
 @dataclass
@@ -49,6 +50,8 @@ class Evaluation(Graded):
     unit: str = ""
     framework: Framework = field(default_factory=seed_framework)
     funds: object = None  # funds.scoring.FundsReport when the workbook has fund sheets
+    raw: Mapping[str, object] = field(default_factory=dict)  # the inputs as read
+    rules_source: RulesSource | None = None  # the 评分规则 rows as read
 
     @property
     def grades(self) -> Grades:
@@ -100,21 +103,24 @@ def evaluate(
     results = [_score_one(inputs, ruleset.rules.get(ind.key), ind) for ind in framework.indicators]
     _audit_self_scores(inputs, results)
     inputs.report_lacking()
-    return Evaluation(results, problems + inputs.findings, unit=inputs.text("填报单位"), framework=framework)
+    return Evaluation(results, problems + inputs.findings, unit=inputs.text("填报单位"), framework=framework,
+                      raw=raw, rules_source=source)
 
 
 def _score_one(inputs: Inputs, rule: Rule | None, ind: Indicator) -> IndicatorResult:
     self_score = inputs.value(self_score_name(ind.key))
     if rule is None:
-        return IndicatorResult(ind.key, None, None, None, None, self_score, "评分规则有误，见校验结果，该指标不计分")
+        return IndicatorResult(ind.key, None, None, None, None, self_score, "评分规则有误，见校验结果，该指标不计分",
+                               RULE_INVALID)
     try:
         measured = measure(ind, rule, inputs)
         scored = methods.score(rule, measured)
     except Unmeasured as exc:
-        return IndicatorResult(ind.key, rule.weight, None, None, None, self_score, exc.message)
+        return IndicatorResult(ind.key, rule.weight, None, None, None, self_score, exc.message,
+                               PENDING if exc.missing else BAD_DATA)
     except methods.NotScorable as exc:
         inputs.report(ERROR, score_name(ind.key), f"{ind.key}：{exc}")
-        return IndicatorResult(ind.key, rule.weight, None, None, None, self_score, str(exc))
+        return IndicatorResult(ind.key, rule.weight, None, None, None, self_score, str(exc), RULE_INVALID)
     return IndicatorResult(ind.key, rule.weight, measured.value, measured.display, scored.score, self_score,
                            scored.text)
 

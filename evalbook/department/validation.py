@@ -12,7 +12,7 @@ from evalbook.department.inputs import Inputs
 
 TOLERANCE = Fraction(1, 100)  # 万元: a sum may differ by at most one cent of 万元
 PLAUSIBLE_RATE = Fraction(3)  # above 300% a rate is more likely a typo than a fact
-_SIGNED_KINDS = (B.MONEY, B.HEADCOUNT_KIND, B.NUMBER, B.PERCENT, B.COUNT, B.TYPED)
+SIGNED_KINDS = (B.MONEY, B.HEADCOUNT_KIND, B.NUMBER, B.PERCENT, B.COUNT, B.TYPED)
 
 
 def check_basic_data(inputs: Inputs) -> None:
@@ -28,7 +28,7 @@ def _numbers(inputs: Inputs, kinds) -> list[str]:
 
 
 def _check_signs(inputs: Inputs) -> None:
-    for name in _numbers(inputs, _SIGNED_KINDS):
+    for name in _numbers(inputs, SIGNED_KINDS):
         value = inputs.value(name)
         if value is not None and value < 0 and name not in B.MAY_BE_NEGATIVE:
             inputs.report(ERROR, name, f"{inputs.where(name)}为负数{fmt_money(value)}，应填写不小于0的数")

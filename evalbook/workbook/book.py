@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, Mapping, Protocol, Sequence
 
 from evalbook.core.findings import CellRef
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A formula evalbook owns (`text` without the leading '='), written with the value it shows
+    until the spreadsheet recalculates: any reader sees the engine's result at once."""
+
+    text: str
+    cached: object = None
 
 
 class Book(Protocol):
@@ -28,6 +38,15 @@ class Book(Protocol):
         """The rows of a named range and its top-left cell."""
 
     def write_values(self, values: Mapping[str, object]) -> None: ...
+
+    def read_formulas(self, names: Iterable[str]) -> dict[str, str | None]:
+        """The formula each named cell holds (without '='), None where it holds a plain value."""
+
+    def write_formulas(self, formulas: Mapping[str, Formula]) -> None:
+        """Formulas into named cells, each with its cached value."""
+
+    def write_blocks(self, blocks: Mapping[str, Sequence[Sequence[object]]]) -> None:
+        """Each named block's cells, every one given (None empties it): a fixed-size table."""
 
     def write_rows(self, name: str, rows: Sequence[Sequence[object]], width: int | None = None) -> None:
         """Rows written from the named cell downwards, replacing what a previous run wrote."""

@@ -13,8 +13,9 @@ from evalbook.department import methods as M
 from evalbook.department.framework import Framework, Indicator, seed_framework
 from evalbook.department.rule import STEP_POLICIES
 from evalbook.department.rules import COLUMNS as RULE_COLUMNS
+from evalbook.department.rules import default_rules
 from evalbook.workbook import contract as C
-from evalbook.workbook import fund_layout
+from evalbook.workbook import fund_layout, native
 from evalbook.workbook.sheetspec import (
     COUNT_FMT, HEADER, INPUT, LABEL, LINE_HEIGHT, MONEY_FMT, NOTE, OUTPUT, RATE_FMT, SCORE_FMT, SECTION, TEXT,
     TITLE, Cell, Chart, Sheet, rule_number, text_lines,
@@ -22,6 +23,8 @@ from evalbook.workbook.sheetspec import (
 
 def _score_sheet(framework: Framework) -> Sheet:
     s = Sheet(C.SCORE_SHEET, "shtScore", freeze="D4", highlight_range="A1:L80")
+    formulas = native.helper_layout(framework)
+    out = formulas.outputs
     s.widths = {"A": 7, "B": 9, "C": 14, "D": 6, "E": 38, "F": 34, "G": 8, "H": 11, "I": 8, "J": 46,
                 "K": 30, "L": 9}
     title = framework.name or "部门整体支出绩效评价指标评分表"
@@ -29,8 +32,8 @@ def _score_sheet(framework: Framework) -> Sheet:
         title += f"（{framework.info['文号']}）"
     s.add(Cell("A1", title, TITLE, merge="L1"))
     s.add(Cell("A2", "校验状态", LABEL, merge="B2"),
-          Cell("C2", "尚未校验：填好基础数据表后，点击功能区“绩效评价”中的“校验并评分”。", OUTPUT,
-               name=C.STATUS, merge="L2"))
+          Cell("C2", out[C.STATUS], OUTPUT, name=C.STATUS, merge="L2", formula=True))
+    s.alerts.append(("C2", native.STALE, "C00000"))
     headers = ("一级指标", "二级指标", "三级指标", "分值", "评价标准", "指标说明", "自评得分", "计算值", "得分",
                "扣分说明", "评价要素", "填报")
     s.add(*(Cell(f"{col}3", text, HEADER, wrap=True) for col, text in zip("ABCDEFGHIJKL", headers)))
@@ -47,15 +50,18 @@ def _score_sheet(framework: Framework) -> Sheet:
 
         s.add(
             Cell(f"C{first}", ind.title, LABEL, merge=span("C"), wrap=True),
-            Cell(f"D{first}", _points(ind.weight), OUTPUT, name=C.weight_name(ind.key), merge=span("D"), number_format="0.##"),
+            Cell(f"D{first}", out[C.weight_name(ind.key)], OUTPUT, name=C.weight_name(ind.key), merge=span("D"),
+                 number_format="0.##", formula=True),
             Cell(f"E{first}", ind.criteria, TEXT, merge=span("E"), wrap=True),
             Cell(f"F{first}", ind.note, TEXT, merge=span("F"), wrap=True),
             Cell(f"G{first}", None, INPUT, name=C.self_score_name(ind.key), merge=span("G"),
                  number_format=SCORE_FMT),
-            Cell(f"H{first}", None, OUTPUT, name=C.value_name(ind.key), merge=span("H"),
-                 number_format=_value_format(ind)),
-            Cell(f"I{first}", None, OUTPUT, name=C.score_name(ind.key), merge=span("I"), number_format=SCORE_FMT),
-            Cell(f"J{first}", None, OUTPUT, name=C.note_name(ind.key), merge=span("J"), wrap=True),
+            Cell(f"H{first}", out[C.value_name(ind.key)], OUTPUT, name=C.value_name(ind.key), merge=span("H"),
+                 number_format=_value_format(ind), formula=True),
+            Cell(f"I{first}", out[C.score_name(ind.key)], OUTPUT, name=C.score_name(ind.key), merge=span("I"),
+                 number_format=SCORE_FMT, formula=True),
+            Cell(f"J{first}", formulas.reasons[C.note_name(ind.key)], OUTPUT, name=C.note_name(ind.key),
+                 merge=span("J"), wrap=True, formula=True),
         )
         if items:
             for offset, (label, name, fmt, choices) in enumerate(items):
@@ -80,15 +86,16 @@ def _score_sheet(framework: Framework) -> Sheet:
         s.add(Cell(f"{col}{top}", label, LABEL, merge=f"{col}{bottom}" if bottom > top else None, wrap=True))
     total_row = row
     s.add(Cell(f"A{total_row}", "合计", LABEL, merge=f"C{total_row}"),
-          Cell(f"D{total_row}", _points(sum(i.weight for i in framework.indicators)), OUTPUT, name=C.WEIGHT_TOTAL,
-               number_format="0.##"),
+          Cell(f"D{total_row}", out[C.WEIGHT_TOTAL], OUTPUT, name=C.WEIGHT_TOTAL, number_format="0.##",
+               formula=True),
           Cell(f"E{total_row}", "", TEXT, merge=f"F{total_row}"),
-          Cell(f"G{total_row}", None, OUTPUT, name=C.SELF_TOTAL, number_format=SCORE_FMT),
+          Cell(f"G{total_row}", out[C.SELF_TOTAL], OUTPUT, name=C.SELF_TOTAL, number_format=SCORE_FMT,
+               formula=True),
           Cell(f"H{total_row}", "总分", LABEL),
-          Cell(f"I{total_row}", None, OUTPUT, name=C.TOTAL, number_format=SCORE_FMT),
+          Cell(f"I{total_row}", out[C.TOTAL], OUTPUT, name=C.TOTAL, number_format=SCORE_FMT, formula=True),
           Cell(f"J{total_row}", _grades_text(framework), NOTE, wrap=True))
     s.add(Cell(f"H{total_row + 1}", "等级", LABEL),
-          Cell(f"I{total_row + 1}", None, OUTPUT, name=C.GRADE))
+          Cell(f"I{total_row + 1}", out[C.GRADE], OUTPUT, name=C.GRADE, formula=True))
     s.add(Cell(f"A{total_row + 3}", "说明：黄色单元格由单位填写；蓝色单元格由“校验并评分”自动填写，请勿手工修改。"
                "红色标记表示校验发现错误，详见“校验结果”表。", NOTE, merge=f"L{total_row + 3}"))
     chart_top = total_row + 5
@@ -99,8 +106,10 @@ def _score_sheet(framework: Framework) -> Sheet:
     for offset, level2 in enumerate(groups):
         r = head + 1 + offset
         s.add(Cell(f"C{r}", level2, LABEL),
-              Cell(f"D{r}", None, OUTPUT, name=C.level2_names(level2)[0], number_format="0.##"),
-              Cell(f"E{r}", None, OUTPUT, name=C.level2_names(level2)[1], number_format=SCORE_FMT))
+              Cell(f"D{r}", out[C.level2_names(level2)[0]], OUTPUT, name=C.level2_names(level2)[0],
+                   number_format="0.##", formula=True),
+              Cell(f"E{r}", out[C.level2_names(level2)[1]], OUTPUT, name=C.level2_names(level2)[1],
+                   number_format=SCORE_FMT, formula=True))
     last = head + len(groups)
     # the chart sits beside the block; it reads the cells above, so every run just updates it
     s.charts.append(Chart("得分与分值（按二级指标）", categories=f"C{head + 1}:C{last}",
@@ -362,6 +371,43 @@ def _framework_sheet(framework: Framework) -> Sheet:
     return s
 
 
+def _helper_sheet(framework: Framework, rules: Sheet) -> Sheet:
+    """The hidden sheet behind the native formulas (`workbook.native`), filled in as a fresh
+    template needs it: the default 分档/等级 parsed, the 评分规则 cells as the template holds them."""
+    helper = native.helper_layout(framework)
+    s = Sheet(native.HELPER_SHEET, "shtFormulas", hidden=True)
+    s.widths = {"A": 24}
+    for ref, value in helper.cells.items():
+        formula = isinstance(value, str) and value.startswith("=")
+        s.add(Cell(ref, value, TEXT, formula=formula))
+    band_top = int(helper.ranges[native.BANDS_TABLE].split(":")[0][1:])
+    rule_values = {c.ref: c.value for c in rules.cells}
+    for offset, row in enumerate(native.band_rows(helper, default_rules(framework).rules)):
+        for i, value in enumerate(row[1:], 3):
+            if value is not None:
+                s.add(Cell(f"{column_letter(i)}{band_top + offset}", value, TEXT))
+    for (key, index), row in helper.rule_rows.items():
+        value = rule_values.get(f"{column_letter(index + 1)}{_rule_row(rules, key)}")
+        if index == native.BANDS_COLUMN:
+            s.add(Cell(f"B{helper.band_rows[key]}", value, TEXT))
+        if value is not None:
+            s.add(Cell(f"{native.SNAPSHOT_COLUMN}{row}", value, TEXT))
+    for name, area in helper.ranges.items():
+        if ":" in area:
+            s.ranges[name] = area
+    for name in (native.LAST_STATUS, native.STALE):
+        ref = helper.ranges[name]
+        for c in s.cells:
+            if c.ref == ref:
+                c.name = name
+    return s
+
+
+def _rule_row(rules: Sheet, key: str) -> int:
+    return next(int(c.ref[1:]) for c in rules.cells if c.ref.startswith("A") and c.value == key
+                and c.ref[1:].isdigit() and int(c.ref[1:]) >= 3)
+
+
 def _conf_sheet() -> Sheet:
     s = Sheet("xlwings.conf", "shtConf", hidden=True)
     s.widths = {"A": 18, "B": 40, "C": 60}
@@ -387,7 +433,8 @@ def sheets(funds: int = 1, framework: Framework | None = None) -> list[Sheet]:
     fund_layout.add_rules(rules, last_rule_row + 2)
     return ([_score_sheet(framework), _data_sheet(framework), rules, _results_sheet()]
             + [fund_layout.fund_sheet(n) for n in range(1, funds + 1)]
-            + [fund_layout.summary_sheet(), _framework_sheet(framework), _conf_sheet()])
+            + [fund_layout.summary_sheet(), _framework_sheet(framework), _helper_sheet(framework, rules),
+               _conf_sheet()])
 
 
 def input_cells() -> dict[str, tuple[str, str]]:

@@ -9,13 +9,13 @@ import functools
 from evalbook.core.cells import cell_position
 from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK, FrameworkInvalid, WorkbookUnusable
 from evalbook.core.findings import ERROR
-from evalbook.core.numbers import PENDING, fmt_score, round2
+from evalbook.core.numbers import PENDING, RULE_INVALID, fmt_score, round2
 from evalbook.core.ruletable import RulesSource
 from evalbook.department.engine import Evaluation, evaluate
 from evalbook.department.framework import SECTION_COLUMNS, Framework, grid_section, load_framework, seed_framework
 from evalbook.funds import names as FN
 from evalbook.workbook import contract as C
-from evalbook.workbook import layout
+from evalbook.workbook import layout, native_io
 from evalbook.workbook.book import Book
 from evalbook.workbook.funds_io import fund_numbers, read_funds, write_funds
 from evalbook.workbook.placement import check_outputs_apart
@@ -102,28 +102,30 @@ def read_evaluation(book: Book) -> Evaluation:
 
 
 def output_values(evaluation: Evaluation, now: dt.datetime) -> dict[str, object]:
+    """Every output cell's value: what the native formula of a fresh template shows too, so the
+    cached result and a later recalculation agree (a blank is "", a gap its marker)."""
     values: dict[str, object] = {}
     for result in evaluation.indicators:
         key = result.key
-        if result.weight is not None:
-            values[C.weight_name(key)] = float(result.weight)
-        values[C.value_name(key)] = result.display_value
-        values[C.score_name(key)] = PENDING if result.score is None else round2(result.score)
+        values[C.weight_name(key)] = RULE_INVALID if result.weight is None else float(result.weight)
+        values[C.value_name(key)] = "" if result.display_value is None else result.display_value
+        values[C.score_name(key)] = result.marker or PENDING if result.score is None else round2(result.score)
         values[C.note_name(key)] = result.explanation
     framework = evaluation.framework
     for level2 in framework.level2_groups():
         weight_name, score_name = C.level2_names(level2)
         group = [r for r in evaluation.indicators if framework.by_key[r.key].level2 == level2]
-        if all(r.weight is not None for r in group):
-            values[weight_name] = float(sum(r.weight for r in group))
+        weights_known = all(r.weight is not None for r in group)
+        values[weight_name] = float(sum(r.weight for r in group)) if weights_known else ""
         # the chart shows a bar only for groups that could be scored completely
         complete = all(r.score is not None for r in group)
-        values[score_name] = round2(sum(r.score for r in group)) if complete else None
+        values[score_name] = round2(sum(r.score for r in group)) if complete else ""
+    values[C.WEIGHT_TOTAL] = float(sum(r.weight for r in evaluation.indicators if r.weight is not None))
     total = evaluation.total
     values[C.TOTAL] = PENDING if total is None else round2(total)
     values[C.GRADE] = evaluation.grade or PENDING
     self_total = evaluation.self_total
-    values[C.SELF_TOTAL] = None if self_total is None else round2(self_total)
+    values[C.SELF_TOTAL] = "" if self_total is None else round2(self_total)
     values[C.STATUS] = status_line(evaluation, now)
     return values
 
@@ -151,7 +153,13 @@ def finding_rows(evaluation: Evaluation) -> list[tuple]:
 
 def write_results(book: Book, evaluation: Evaluation, now: dt.datetime | None = None) -> None:
     now = now or dt.datetime.now()
-    book.write_values(output_values(evaluation, now))
+    native = native_io.carries_formulas(book)
+    if native:
+        evaluation.findings.extend(native_io.overwritten(book, evaluation))
+    values = output_values(evaluation, now)
+    if native:
+        values = native_io.write_native(book, evaluation, values)
+    book.write_values(values)
     book.write_rows(C.RESULTS_TABLE, finding_rows(evaluation), width=len(C.FINDING_COLUMNS))
     if evaluation.funds is not None:
         write_funds(book, evaluation.funds)

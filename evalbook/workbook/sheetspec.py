@@ -29,6 +29,7 @@ class Cell:
     number_format: str | None = None
     choices: tuple[str, ...] = ()  # dropdown list
     wrap: bool = False
+    formula: bool = False  # value is a formula evalbook wrote (anything else starting with "=" stays text)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class Sheet:
     # extra defined names pointing at ranges (name → "A1:B2")
     ranges: dict[str, str] = field(default_factory=dict)
     charts: list[Chart] = field(default_factory=list)
+    # conditional formats beyond the error highlight: (range, formula, colour of the font)
+    alerts: list[tuple[str, str, str]] = field(default_factory=list)
 
     def add(self, *cells: Cell) -> None:
         self.cells.extend(cells)
