@@ -189,8 +189,8 @@ def cmd_score(args) -> int:
     from .build.macros import TemplateMacros
     from .workbook.service import exit_code, score_book
 
-    kind_for(Path(args.output or args.book))  # refused before the book is even read
     if args.output:
+        kind_for(Path(args.output))  # refused before the book is even read (in place: by the save)
         check_target_name(Path(args.output))
     if args.output and not args.force:
         target = Path(args.output)
@@ -247,8 +247,8 @@ def cmd_add_fund(args) -> int:
     from evalbook.adapters.workbook_kind import kind_for
     from evalbook.build.macros import TemplateMacros
 
-    kind_for(Path(args.output or args.book))  # a .xlsx stays a .xlsx: the name says what it is
-    if args.output:
+    if args.output:  # in place a .xlsx stays a .xlsx: the name says what it is (checked by the save)
+        kind_for(Path(args.output))
         check_target_name(Path(args.output))
     with write_lock(Path(args.output or args.book), required=False):  # see cmd_score
         n = add_fund_to_file(args.book, args.output, macros=TemplateMacros())

@@ -322,14 +322,21 @@ def test_other_extensions_are_refused_for_every_command_that_writes(example, tmp
     assert example.read_bytes() == before
 
 
-def test_in_place_on_a_name_excel_would_not_open_is_refused_before_reading(example, capsys):
+def test_in_place_on_a_name_excel_would_not_open_is_refused(example, tmp_path, capsys):
     odd = example.with_name("部门.xls")
     shutil.copy(example, odd)
     before = odd.read_bytes()
     for command in ("score", "add-fund"):
         code, _, err = run(capsys, command, odd)
-        assert code == 2 and "不能保存为“部门.xls”" in err and len(err.strip().splitlines()) == 1
+        assert code == 2 and "不能保存为“部门.xls”" in err and "请用 -o 另存为" in err, err
+        assert len(err.strip().splitlines()) == 1
     assert odd.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([example.name, odd.name])  # no temporary left
+    # a real Excel 97-2003 file is still named for what it is, not for its extension
+    old = tmp_path / "旧格式.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    code, _, err = run(capsys, "score", old)
+    assert code == 2 and "不能保存为" not in err
 
 
 def test_an_upper_case_extension_is_the_same_kind(example, tmp_path, capsys):

@@ -63,15 +63,17 @@ TYPES_PART = "[Content_Types].xml"
 _BEFORE_WORKBOOK_PR = ("fileVersion", "fileSharing")  # CT_Workbook's order: these, then workbookPr
 
 
-def kind_for(path: str | Path) -> str:
-    """XLSX or XLSM, from the name a workbook is to be written to; any other name is refused."""
+def kind_for(path: str | Path, in_place: bool = False) -> str:
+    """XLSX or XLSM, from the name a workbook is to be written to; any other name is refused
+    (`in_place`: the book's own name, so the way out is -o)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (XLSX, XLSM):
         return suffix
+    way_out = "，请用 -o 另存为.xlsm或.xlsx文件；原文件未被改动" if in_place else "，请改用这两种扩展名之一"
     raise WorkbookUnusable(
         f"不能保存为“{path.name}”：工作簿只能保存为.xlsm（启用宏，带“绩效评价”按钮）"
-        f"或.xlsx（不含宏，WPS和不启用宏的Excel都能直接打开），请改用这两种扩展名之一")
+        f"或.xlsx（不含宏，WPS和不启用宏的Excel都能直接打开）{way_out}")
 
 
 class MacroSource(Protocol):

@@ -470,8 +470,8 @@ class XlsxBook:
         target's name: a .xlsx without macros, a .xlsm with them — `macros` is the project and
         ribbon a package without one gets (`workbook_kind`).  Any other name is refused."""
         target = Path(target) if target is not None else self.path
-        kind = WK.kind_for(target)
         same = _same_file(target, self.path)
+        kind = WK.kind_for(target, in_place=same)
         if same and self._source_changed():
             raise TargetChanged(changed_message(self.path.name))
         expect = self.package.fingerprint if same else None  # the file as read, not as it is now
