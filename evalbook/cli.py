@@ -190,12 +190,12 @@ def cmd_score(args) -> int:
     from .workbook.service import exit_code, score_book
 
     if args.output:
-        kind_for(Path(args.output))  # refused before the book is even read (in place: by the save)
-        check_target_name(Path(args.output))
-    if args.output and not args.force:
-        target = Path(args.output)
+        target = check_target_name(Path(args.output))
         if target.exists():
             writable_check(target)  # a device or a folder is refused as such, not as "already there"
+        kind_for(target)  # refused before the book is even read (in place: by the save)
+    if args.output and not args.force:
+        target = Path(args.output)
         if target.exists() and not _same_file(target, Path(args.book)):
             raise EvalbookError(f"文件“{target.name}”已存在；如需覆盖请加 --force（不加 -o 则写回原文件）")
     # held from the read to the replace: a second evalbook on this file waits, then scores the
