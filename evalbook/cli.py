@@ -31,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     score = sub.add_parser("score", help="校验并评分，把得分、扣分说明和校验结果写回工作簿",
                            description="校验并评分；默认写回原文件，-o 另存为新文件。")
     score.add_argument("book", metavar="工作簿", help="要评分的工作簿（.xlsm/.xlsx）")
-    score.add_argument("-o", "--output", metavar="另存为", help="另存为此文件（默认写回原文件）")
+    score.add_argument("-o", "--output", metavar="另存为",
+                       help="另存为此文件（默认写回原文件）：.xlsx 为不含宏的副本（可发给主管部门、在WPS中打开），"
+                            ".xlsm 为带“绩效评价”按钮的启用宏工作簿")
     score.add_argument("--force", action="store_true", help="-o 指定的文件已存在时覆盖")
     score.add_argument("--json", action="store_true", help="在标准输出打印JSON结果")
 
@@ -39,15 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("book", metavar="工作簿", help="要校验的工作簿（.xlsm/.xlsx）")
     check.add_argument("--json", action="store_true", help="在标准输出打印JSON结果")
 
-    new = sub.add_parser("new", help="生成一份新的空白模板", description="生成一份新的空白评价模板（.xlsm）。")
-    new.add_argument("output", metavar="新文件", help="新文件路径（.xlsm）")
+    new = sub.add_parser("new", help="生成一份新的空白模板",
+                         description="生成一份新的空白评价模板：.xlsm 带“绩效评价”按钮（需要Python），"
+                                     ".xlsx 不含宏，只用公式计分（供没有Python或使用WPS的单位）。")
+    new.add_argument("output", metavar="新文件", help="新文件路径（.xlsm 或 .xlsx）")
     new.add_argument("--force", action="store_true", help="目标已存在时覆盖")
     new.add_argument("--framework", metavar="框架.xlsx", help="按此指标框架生成模板（默认为内置的衡山县2020框架）")
 
     add = sub.add_parser("add-fund", help="新增一张专项资金自评表（复制第一张的格式，内容为空）",
                          description="新增一张专项资金自评表（复制第一张的格式，内容为空）。")
-    add.add_argument("book", metavar="工作簿", help="要新增专项资金的工作簿（.xlsm）")
-    add.add_argument("-o", "--output", metavar="另存为", help="另存为此文件（默认写回原文件）")
+    add.add_argument("book", metavar="工作簿", help="要新增专项资金的工作簿（.xlsm/.xlsx）")
+    add.add_argument("-o", "--output", metavar="另存为", help="另存为此文件（默认写回原文件；.xlsx 或 .xlsm）")
 
     framework_commands.register(sub)
     batch.register(sub)
@@ -180,22 +184,25 @@ def _dispatch(args) -> int:
 
 def cmd_score(args) -> int:
     from .adapters.package import check_target_name, writable_check, write_lock
+    from .adapters.workbook_kind import kind_for
     from .adapters.xlsx import XlsxBook
+    from .build.macros import TemplateMacros
     from .workbook.service import exit_code, score_book
 
     if args.output:
-        check_target_name(Path(args.output))
-    if args.output and not args.force:
-        target = Path(args.output)
+        target = check_target_name(Path(args.output))
         if target.exists():
             writable_check(target)  # a device or a folder is refused as such, not as "already there"
+        kind_for(target)  # refused before the book is even read (in place: by the save)
+    if args.output and not args.force:
+        target = Path(args.output)
         if target.exists() and not _same_file(target, Path(args.book)):
             raise EvalbookError(f"文件“{target.name}”已存在；如需覆盖请加 --force（不加 -o 则写回原文件）")
     # held from the read to the replace: a second evalbook on this file waits, then scores the
     # file as the first one saved it, so neither run's result is lost
     with write_lock(Path(args.output or args.book), required=False), XlsxBook(args.book) as book:
         evaluation = score_book(book)
-        target = book.save(args.output)
+        target = book.save(args.output, macros=TemplateMacros())
     _report(evaluation, args.json, written=target)
     return exit_code(evaluation)
 
@@ -221,24 +228,30 @@ def cmd_new(args) -> int:
     from .build.template import build_template_bytes
 
     from .adapters.package import check_target_name
+    from .adapters.workbook_kind import XLSX, kind_for
 
+    kind = kind_for(Path(args.output))
     target = check_target_name(Path(args.output))
     if target.exists() and not args.force:
         raise EvalbookError(f"文件“{target.name}”已存在；如需覆盖请加 --force")
     framework = framework_commands.framework_for_new(args.framework)  # checked whole before anything is written
-    write_atomically(target, build_template_bytes(framework=framework))
-    print(f"已生成空白模板：{target}")
+    write_atomically(target, build_template_bytes(framework=framework, kind=kind))
+    what = "不含宏的空白模板（只用公式计分）" if kind == XLSX else "空白模板"
+    print(f"已生成{what}：{target}")
     return EXIT_OK
 
 
 def cmd_add_fund(args) -> int:
     from evalbook.adapters.add_fund import add_fund_to_file
     from evalbook.adapters.package import check_target_name, write_lock
+    from evalbook.adapters.workbook_kind import kind_for
+    from evalbook.build.macros import TemplateMacros
 
-    if args.output:
+    if args.output:  # in place a .xlsx stays a .xlsx: the name says what it is (checked by the save)
+        kind_for(Path(args.output))
         check_target_name(Path(args.output))
     with write_lock(Path(args.output or args.book), required=False):  # see cmd_score
-        n = add_fund_to_file(args.book, args.output)
+        n = add_fund_to_file(args.book, args.output, macros=TemplateMacros())
     print(f"已新增“专项资金自评表{n}”（定义名称 专项{n}_…）：{args.output or args.book}")
     return EXIT_OK
 

@@ -51,8 +51,9 @@ def next_fund_number(numbers: list[int], book_names, where: str) -> int:
     return new_n
 
 
-def add_fund_to_file(path: str | Path, target: str | Path | None = None) -> int:
-    """Adds fund sheet n+1 to a workbook file; returns its number."""
+def add_fund_to_file(path: str | Path, target: str | Path | None = None, macros=None) -> int:
+    """Adds fund sheet n+1 to a workbook file; returns its number.  The result is a .xlsx or a
+    .xlsm as its name says (`XlsxBook.save`; `macros` for a .xlsm that has no project)."""
     path = Path(path)
     target = Path(target) if target else path
     writable_check(target)
@@ -82,7 +83,7 @@ def add_fund_to_file(path: str | Path, target: str | Path | None = None) -> int:
         quoted = {f'"{source_sheet}"': f'"{title}"'}
         copy_sheet(book, source_sheet, title, patch.xml, after=last_sheet, names=names, literals=quoted,
                    code_name=FL.code_name(new_n))
-        book.save(target)
+        book.save(target, macros=macros)
     return new_n
 
 

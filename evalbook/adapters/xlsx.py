@@ -24,6 +24,7 @@ from evalbook.core.textsafe import FORMULA_STARTS
 from evalbook.workbook.book import Formula
 from . import sheetxml as X
 from evalbook.core.errors import WorkbookUnusable
+from . import workbook_kind as WK
 from . import xmledit as XE
 from .package import Package, TargetChanged, atomic_write, changed_message, decode_xml, encode_xml
 from .xmlparse import XmlDeclaresDtd, XmlRefused, XmlTooBig
@@ -501,9 +502,13 @@ class XlsxBook:
         (structural edits such as a new sheet, which cell patches cannot express)."""
         self._parts[name] = data
 
-    def save(self, target: str | os.PathLike | None = None) -> Path:
+    def save(self, target: str | os.PathLike | None = None, macros: WK.MacroSource | None = None) -> Path:
+        """Write the book to `target` (default: over itself), its package made to match the
+        target's name: a .xlsx without macros, a .xlsm with them — `macros` is the project and
+        ribbon a package without one gets (`workbook_kind`).  Any other name is refused."""
         target = Path(target) if target is not None else self.path
         same = _same_file(target, self.path)
+        kind = WK.kind_for(target, in_place=same)
         if same and self._source_changed():
             raise TargetChanged(changed_message(self.path.name))
         expect = self.package.fingerprint if same else None  # the file as read, not as it is now
@@ -527,6 +532,7 @@ class XlsxBook:
         existing = {info.filename for info in self.package.zip.infolist()}
         replaced.update({actual(n): d for n, d in self._parts.items() if actual(n) in existing})
         added = {n: d for n, d in self._parts.items() if actual(n) not in existing}
+        dropped = self._conform(kind, macros, replaced, added, read, drop_calc_chain)
 
         def fill(raw: BinaryIO) -> None:
             seen = set()
@@ -534,7 +540,7 @@ class XlsxBook:
                 warnings.simplefilter("ignore")
                 for info in self.package.zip.infolist():
                     name = info.filename
-                    if name in seen or (drop_calc_chain and _is_calc_chain(name)):
+                    if name in seen or name in dropped or (drop_calc_chain and _is_calc_chain(name)):
                         continue
                     seen.add(name)
                     data = replaced.get(name)
@@ -564,6 +570,31 @@ class XlsxBook:
             self._merge_cache = {}
 
         return atomic_write(target, fill, release_source if same else None, expect=expect)
+
+    def _conform(self, kind: str, macros, replaced: dict[str, bytes], added: dict[str, bytes], read,
+                 drop_calc_chain: bool) -> set[str]:
+        """The package as it is about to be written, made to match `kind`: its changes go into
+        `replaced` and `added`; returns the parts to leave out."""
+        names = [i.filename for i in self.package.zip.infolist()
+                 if not (drop_calc_chain and _is_calc_chain(i.filename))]
+        names = list(dict.fromkeys(names + list(added)))
+
+        def current(name: str) -> bytes:
+            if name in replaced:
+                return replaced[name]
+            if name in added:
+                return added[name]
+            data = read(name)
+            return _without_calc_chain_refs(name, data) if drop_calc_chain else data
+
+        parts = WK.Parts(names, current, self.path.name)
+        WK.conform(parts, kind, macros)
+        for name, data in parts.changed.items():
+            (added if name in added else replaced)[name] = data
+        added.update(parts.added)
+        for name in parts.dropped:
+            added.pop(name, None)
+        return parts.dropped
 
     def close(self) -> None:
         if self._package is not None:

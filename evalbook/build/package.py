@@ -1,5 +1,6 @@
-"""Turn openpyxl's .xlsx package into the macro-enabled template: VBA project and ribbon added,
-content types and relationships set, every zip entry dated alike so builds are reproducible."""
+"""Turn openpyxl's .xlsx package into the template: made macro-enabled (VBA project and ribbon
+added by `adapters.workbook_kind`, the same code that makes any workbook a .xlsm or a .xlsx), the
+drawings numbered as Excel numbers them, every zip entry dated alike so builds are reproducible."""
 
 from __future__ import annotations
 
@@ -7,37 +8,40 @@ import io
 import re
 import zipfile
 
+from ..adapters import workbook_kind as WK
 from ..adapters import xmledit as XE
+from .macros import GivenMacros
 
-MACRO_MAIN = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
-PLAIN_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
-VBA_TYPE = "application/vnd.ms-office.vbaProject"
-VBA_REL = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
-UI_REL = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
-RIBBON_PART = "customUI/customUI14.xml"
+MACRO_MAIN = WK.MACRO_MAIN
+PLAIN_MAIN = WK.PLAIN_MAIN
+VBA_TYPE = WK.VBA_TYPE
+VBA_REL = WK.VBA_REL
+UI_REL = WK.RIBBON_REL
+RIBBON_PART = WK.RIBBON_PART
 OFFICE_NS = "urn:schemas-microsoft-com:office:office"
 VML_NS = "urn:schemas-microsoft-com:vml"
+TERMS_NS = "http://purl.org/dc/terms/"
 SHAPES_PER_BLOCK = 1024  # Excel gives the n-th drawing the shape ids n*1024+1 … n*1024+1023
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 BUILD_STAMP = b"2021-01-01T00:00:00Z"  # openpyxl stamps the save time; a build must not depend on it
+_add_relationship = WK.with_relationship
 
 
 def make_xlsm(xlsx: bytes, vba_project: bytes | None, ribbon_xml: bytes | None) -> bytes:
+    """A macro-enabled package with this project and ribbon (no project: none, nor a ribbon)."""
+    return make_package(xlsx, WK.XLSM, GivenMacros(vba_project, ribbon_xml) if vba_project is not None else None)
+
+
+def make_package(xlsx: bytes, kind: str, macros: WK.MacroSource | None) -> bytes:
     source = zipfile.ZipFile(io.BytesIO(xlsx))
     parts = {name: source.read(name) for name in source.namelist()}
-    parts["docProps/core.xml"] = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>" + BUILD_STAMP + rb"\2",
-                                        parts["docProps/core.xml"])
+    parts["docProps/core.xml"] = stamped(parts["docProps/core.xml"])
     for n, name in enumerate(sorted((p for p in parts if p.endswith(".vml")), key=_natural), start=1):
         parts[name] = numbered_drawing(parts[name], n)
-    parts["[Content_Types].xml"] = _content_types(parts["[Content_Types].xml"], vba_project is not None)
-    if vba_project is not None:
-        parts["xl/vbaProject.bin"] = vba_project
-        parts["xl/_rels/workbook.xml.rels"] = _add_relationship(
-            parts["xl/_rels/workbook.xml.rels"], "rIdVBA", VBA_REL, "vbaProject.bin")
-    if ribbon_xml is not None:
-        parts[RIBBON_PART] = ribbon_xml
-        parts["_rels/.rels"] = _add_relationship(parts["_rels/.rels"], "rIdRibbon", UI_REL, RIBBON_PART)
-    order = ["[Content_Types].xml", "_rels/.rels"] + sorted(n for n in parts if n not in
+    view = WK.Parts(parts, parts.__getitem__, "template")
+    WK.conform(view, kind, macros)
+    final = {name: view.read(name) for name in view.names()}
+    order = ["[Content_Types].xml", "_rels/.rels"] + sorted(n for n in final if n not in
                                                             ("[Content_Types].xml", "_rels/.rels"))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
@@ -45,12 +49,39 @@ def make_xlsm(xlsx: bytes, vba_project: bytes | None, ribbon_xml: bytes | None) 
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            target.writestr(info, parts[name])
+            target.writestr(info, final[name])
+    return out.getvalue()
+
+
+def reproducible(xlsx: bytes) -> bytes:
+    """A plain workbook (the example framework) with the build's date and fixed zip entries, so
+    a rebuild gives the same bytes."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            data = source.read(name)
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, stamped(data) if name == "docProps/core.xml" else data)
     return out.getvalue()
 
 
 def _natural(name: str) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
+
+
+def stamped(core: bytes) -> bytes:
+    """docProps/core.xml with the build's date as its dcterms:created and :modified."""
+    edits = []
+
+    def end(e: XE.Element, stack) -> None:
+        if e.uri == TERMS_NS and e.local in ("created", "modified") and not e.empty:
+            edits.append((e.tag_end, e.close_start, BUILD_STAMP))
+
+    XE.walk(core, on_end=end)
+    return XE.splice(core, edits)
 
 
 def numbered_drawing(vml: bytes, n: int) -> bytes:
@@ -72,20 +103,3 @@ def numbered_drawing(vml: bytes, n: int) -> bytes:
 
     XE.walk(vml, start)
     return XE.splice(vml, edits)
-
-
-def _content_types(xml: bytes, with_vba: bool) -> bytes:
-    text = xml.decode("utf-8")
-    text = text.replace(PLAIN_MAIN, MACRO_MAIN)
-    if with_vba and 'Extension="bin"' not in text:
-        text = text.replace("<Default ", f'<Default Extension="bin" ContentType="{VBA_TYPE}"/><Default ', 1)
-    return text.encode("utf-8")
-
-
-def _add_relationship(xml: bytes, rel_id: str, rel_type: str, target: str) -> bytes:
-    text = xml.decode("utf-8")
-    if rel_type in text:
-        text = re.sub(rf'<Relationship[^>]*Type="{re.escape(rel_type)}"[^>]*/>', "", text)
-    rel = f'<Relationship Id="{rel_id}" Type="{rel_type}" Target="{target}"/>'
-    text = text.replace("</Relationships>", rel + "</Relationships>")
-    return text.encode("utf-8")

@@ -5,16 +5,15 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Mapping
 
+from evalbook.adapters.workbook_kind import XLSM, XLSX
 from evalbook.department.framework import Framework
 
 from . import package, sheets
+from .macros import TemplateMacros, ribbon_xml
 
-
-def ribbon_xml() -> bytes:
-    return resources.files("evalbook.template").joinpath("customUI14.xml").read_bytes()
+__all__ = ["build_template_bytes", "ribbon_xml", "vba_project"]
 
 
 def vba_project(funds: int = 1, framework: Framework | None = None) -> bytes:
@@ -25,6 +24,8 @@ def vba_project(funds: int = 1, framework: Framework | None = None) -> bytes:
 
 def build_template_bytes(values: Mapping[str, object] | None = None,
                          comments: Mapping[str, str] | None = None, funds: int = 1,
-                         framework: Framework | None = None) -> bytes:
+                         framework: Framework | None = None, kind: str = XLSM) -> bytes:
+    """The template as a .xlsm (VBA project and ribbon) or, for offices without Python or macros,
+    as a .xlsx: the same sheets, names and formulas, nothing else."""
     xlsx = sheets.workbook_bytes(values, comments, funds, framework)
-    return package.make_xlsm(xlsx, vba_project(funds, framework), ribbon_xml())
+    return package.make_package(xlsx, kind, TemplateMacros() if kind == XLSM else None)

@@ -36,7 +36,7 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from evalbook.workbook import layout
 from .ovba import VbaModule, build_vba_project
@@ -48,6 +48,7 @@ __all__ = [
     "UdfFunction",
     "build_project",
     "macro_options",
+    "project_modules",
     "template_source",
     "udf_functions",
     "udf_help_source",
@@ -411,8 +412,14 @@ def udf_help_source() -> str:
 # ---------------------------------------------------------------------------
 
 def vba_modules(funds: int = 1, framework=None) -> list[VbaModule]:
-    modules = [VbaModule(WORKBOOK_MODULE, template_source("ThisWorkbook.cls"), "document")]
-    modules += [VbaModule(sheet.code_name, "", "document", is_workbook=False) for sheet in layout.sheets(funds, framework)]
+    return project_modules(WORKBOOK_MODULE, [sheet.code_name for sheet in layout.sheets(funds, framework)])
+
+
+def project_modules(workbook_code: str, sheet_codes: Sequence[str]) -> list[VbaModule]:
+    """The template's modules for a workbook with these code names: its document modules are
+    paired with the workbook and its sheets by name (any workbook, not only a fresh template)."""
+    modules = [VbaModule(workbook_code, template_source("ThisWorkbook.cls"), "document", is_workbook=True)]
+    modules += [VbaModule(code, "", "document", is_workbook=False) for code in sheet_codes]
     modules += xlwings_standalone_modules()
     modules.append(VbaModule(RIBBON_MODULE, template_source("Ribbon.bas"), "standard"))
     modules.append(VbaModule(UDF_WRAPPER_MODULE, udf_wrapper_source(), "standard"))
