@@ -17,7 +17,7 @@ from pathlib import Path
 
 from evalbook import __version__, framework_commands
 from evalbook.bureau import batch
-from evalbook.install import bundle
+from evalbook.install import bundle, doctor
 from evalbook.cliargs import Parser
 from evalbook.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, EvalbookError, FrameworkInvalid
 from evalbook.core.textsafe import terminal_lines, terminal_safe
@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("-o", "--output", required=True, metavar="合并汇总.xlsx", help="合并结果保存为此文件（.xlsx）")
     merge.set_defaults(handler=_cmd_merge)
     bundle.register(sub)
+    doctor.register(sub)
     return parser
 
 
