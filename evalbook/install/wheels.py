@@ -161,8 +161,11 @@ def _python_fits(wheel: Wheel, python_version: str) -> bool:
 # ---- running pip ------------------------------------------------------------------------------
 
 
+PIP_MODULE = "pip"
+
+
 def pip_command() -> list[str]:
-    return [sys.executable, "-m", "pip"]
+    return [sys.executable, "-m", PIP_MODULE]
 
 
 def run_pip(arguments: list[str], doing: str, env: dict[str, str] | None = None) -> None:
@@ -175,7 +178,7 @@ def run_pip(arguments: list[str], doing: str, env: dict[str, str] | None = None)
     if done.returncode == 0:
         return
     output = (done.stderr or "") + (done.stdout or "")
-    if "No module named pip" in output:
+    if f"No module named {PIP_MODULE}" in output:
         raise EvalbookError(f"{sys.executable} 没有安装 pip；请先运行 {sys.executable} -m ensurepip")
     reason = _last_error(output)
     hint = "请检查网络连接或代理设置" if _looks_offline(output) else "请检查上面的包名和版本"
