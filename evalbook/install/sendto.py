@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 
 from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK
+from evalbook.core.textsafe import terminal_safe
 
 MEANING = {
     EXIT_OK: "评分完成，没有错误。",
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None, wait=input) -> int:
     if not files:
         print("请在资源管理器中右键工作簿，选择“发送到 → 绩效评价 校验并评分”。")
     for path in files:
-        print(f"==== {path} ====")
+        print(f"==== {terminal_safe(path)} ====")
         code = evalbook_main(["score", path])
         print(MEANING.get(code, UNUSABLE))
         print()
