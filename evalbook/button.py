@@ -21,6 +21,7 @@ from evalbook.adapters.add_fund import add_fund_to_live
 from evalbook.adapters.live import LiveBook
 
 TITLE = "绩效评价"
+_start_file = getattr(os, "startfile", None)  # Windows: open a file with its program (the browser)
 
 HELP_TEXT = (
     "使用说明\n"
@@ -93,6 +94,22 @@ def add_fund(live) -> None:
     _alert(live, f"已新增“专项资金自评表{n}”，请填写后点击“校验并评分”。")
 
 
+def open_help() -> bool:
+    """The README's section installed with the package (`template/help_zh.html`, made by
+    `python -m evalbook.build`), opened in the PC's browser; False where that cannot be done."""
+    from importlib import resources
+
+    page = resources.files("evalbook.template").joinpath("help_zh.html")
+    if _start_file is None or not page.is_file():
+        return False
+    try:
+        _start_file(str(page))
+    except OSError:
+        return False
+    return True
+
+
 @_button("显示使用说明")
 def show_help(live) -> None:
-    _alert(live, HELP_TEXT)
+    if not open_help():
+        _alert(live, HELP_TEXT)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from evalbook import __version__, framework_commands
 from evalbook.bureau import batch
+from evalbook.install import bundle, doctor
 from evalbook.cliargs import Parser
 from evalbook.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, EvalbookError, FrameworkInvalid
 from evalbook.core.textsafe import terminal_lines, terminal_safe
@@ -61,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("inputs", nargs="+", metavar="汇总表", help="evalbook batch 生成的汇总表，或其所在文件夹")
     merge.add_argument("-o", "--output", required=True, metavar="合并汇总.xlsx", help="合并结果保存为此文件（.xlsx）")
     merge.set_defaults(handler=_cmd_merge)
+    bundle.register(sub)
+    doctor.register(sub)
     return parser
 
 

@@ -370,15 +370,15 @@ def test_progress_bar_draws_only_on_a_terminal():
             return True
 
     shown = Terminal()
-    bar = batch.Progress(3, shown)
-    for _ in range(3):
-        bar.advance()
-    bar.close()
-    assert "3/3" in shown.getvalue() and "100%" in shown.getvalue()
+    with batch.progress(3, shown) as bar:
+        for _ in range(3):
+            bar.update()
+        bar.refresh()
+        drawn = shown.getvalue()
+    assert "评分" in drawn and "3/3" in drawn and "100%" in drawn and "份" in drawn
     quiet = io.StringIO()
-    bar = batch.Progress(3, quiet)
-    bar.advance()
-    bar.close()
+    with batch.progress(3, quiet) as bar:
+        bar.update()
     assert quiet.getvalue() == ""
 
 

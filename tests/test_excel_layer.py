@@ -123,6 +123,7 @@ def expected_bodies(funds: int = 1) -> dict[str, str]:
     bodies["xlwings"] = (xlwings_dir / "xlwings.bas").read_text(encoding="utf-8")
     bodies["Dictionary"] = (xlwings_dir / "addin" / "Dictionary.cls").read_text(encoding="utf-8")
     bodies["Ribbon"] = (VBA_SOURCES / "Ribbon.bas").read_text(encoding="utf-8")
+    bodies["Startup"] = (VBA_SOURCES / "Startup.bas").read_text(encoding="utf-8")
     bodies["xlwings_udfs"] = vba.udf_wrapper_source()
     bodies["UdfHelp"] = vba.udf_help_source()
     return bodies

@@ -9,6 +9,7 @@ from ..cli import write_atomically
 from .example_funds import fund_values, sewage, waterworks
 from ..adapters.framework_book import framework_book_bytes
 from .example import FRAMEWORK_EXAMPLE_VALUES, example_framework, example_values
+from .help import build_help
 from .package import reproducible
 from .template import build_template_bytes
 from ..adapters.workbook_kind import XLSX
@@ -37,6 +38,7 @@ def main(root: str = ".") -> int:
     write_atomically(base / FRAMEWORK_EXAMPLE, reproducible(framework_book_bytes(framework)))
     write_atomically(base / FRAMEWORK_DEPARTMENT,
                      build_template_bytes(FRAMEWORK_EXAMPLE_VALUES, framework=framework))
+    build_help()
     print(f"built {base / TEMPLATE}, {base / MACRO_FREE_TEMPLATE}, {base / EXAMPLE}, {base / FRAMEWORK_EXAMPLE} "
           f"and {base / FRAMEWORK_DEPARTMENT}")
     return 0

@@ -12,6 +12,8 @@ Modules, in project order:
   module always matches the xlwings version that built it (its ``Declare`` lines name
   ``xlwings64-<version>.dll``).
 * ``Ribbon`` (``template/vba/Ribbon.bas``): the callbacks named in ``template/customUI14.xml``.
+* ``Startup`` (``template/vba/Startup.bas``): starts xlwings' Python server after the workbook
+  opens, when a Python is configured, scheduled by ``ThisWorkbook``'s ``Workbook_Open``.
 * ``xlwings_udfs``: the UDF wrappers, generated from ``udfs.py`` in exactly the form xlwings'
   "Import Functions" (``xlwings.udfs.import_udfs`` / ``generate_vba_wrapper``) writes, so the
   functions work on first open and a later "Import Functions" replaces the module with the same
@@ -62,6 +64,7 @@ __all__ = [
 
 WORKBOOK_MODULE = "ThisWorkbook"
 RIBBON_MODULE = "Ribbon"
+STARTUP_MODULE = "Startup"
 UDF_WRAPPER_MODULE = "xlwings_udfs"  # the name import_udfs gives (and later replaces) it
 UDF_HELP_MODULE = "UdfHelp"
 # (module name, file inside the installed xlwings package, kind)
@@ -422,6 +425,7 @@ def project_modules(workbook_code: str, sheet_codes: Sequence[str]) -> list[VbaM
     modules += [VbaModule(code, "", "document", is_workbook=False) for code in sheet_codes]
     modules += xlwings_standalone_modules()
     modules.append(VbaModule(RIBBON_MODULE, template_source("Ribbon.bas"), "standard"))
+    modules.append(VbaModule(STARTUP_MODULE, template_source("Startup.bas"), "standard"))
     modules.append(VbaModule(UDF_WRAPPER_MODULE, udf_wrapper_source(), "standard"))
     modules.append(VbaModule(UDF_HELP_MODULE, udf_help_source(), "standard"))
     return modules

@@ -57,9 +57,9 @@ def cmd_batch(args) -> int:
     tasks = discover(args.inputs, target)
     check_writable(target)
     jobs = args.jobs or default_jobs()
-    progress = Progress(len(tasks), sys.stderr)
-    tally = run_batch(tasks, target, jobs, progress.advance, progress.writing)
-    progress.close()
+    with progress(len(tasks)) as bar:
+        tally = run_batch(tasks, target, jobs, lambda _result: bar.update(),
+                          lambda: bar.set_description_str("正在写入汇总表"))
     for name in tally.skipped_names:
         print(f"evalbook: 注意：已跳过“{terminal_safe(name)}”：这是evalbook生成的汇总表，不是部门填报的工作簿",
               file=sys.stderr)
@@ -253,41 +253,10 @@ def _run_chunks(chunks: list[list[Task]], jobs: int):
 # ---- progress ---------------------------------------------------------------------------------
 
 
-class Progress:
-    """A one-line progress bar on a terminal; silent when stderr is a file or a pipe."""
+def progress(total: int, stream=None):
+    """tqdm's bar on a terminal (stderr by default); `disable=None` is tqdm's own "only on a TTY",
+    so a log file or a pipe gets nothing."""
+    from tqdm import tqdm
 
-    WIDTH = 30
-
-    def __init__(self, total: int, stream=None):
-        self.total = total
-        self.stream = stream
-        self.enabled = bool(stream is not None and hasattr(stream, "isatty") and stream.isatty()) and total > 0
-        self.done = 0
-        self.start = time.monotonic()
-        self.shown = 0.0
-
-    def advance(self, _result=None) -> None:
-        self.done += 1
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.shown < 0.1 and self.done < self.total:
-            return
-        self.shown = now
-        share = self.done / self.total
-        filled = int(self.WIDTH * share)
-        bar = "█" * filled + "░" * (self.WIDTH - filled)
-        elapsed = now - self.start
-        left = elapsed / self.done * (self.total - self.done) if self.done else 0
-        self.stream.write(f"\r评分 {bar} {self.done}/{self.total} {share:4.0%}  约剩{left:.0f}秒 ")
-        self.stream.flush()
-
-    def writing(self) -> None:
-        if self.enabled:
-            self.stream.write(f"\r{'正在写入汇总表…':<{self.WIDTH + 40}}")
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\r" + " " * (self.WIDTH + 40) + "\r")
-            self.stream.flush()
+    return tqdm(total=total, file=stream if stream is not None else sys.stderr, disable=None, desc="评分",
+                unit="份", leave=False, dynamic_ncols=True)
