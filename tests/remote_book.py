@@ -58,8 +58,9 @@ def book_payload(path) -> dict:
             "names": names, "sheets": sheets}
 
 
-def apply_actions(payload: dict, actions: list[dict]) -> dict[str, list[list]]:
-    """Sheet name → values grid after Excel applied the actions."""
+def apply_actions(payload: dict, actions: list[dict], heights: dict | None = None) -> dict[str, list[list]]:
+    """Sheet name → values grid after Excel applied the actions; row heights set go into
+    `heights` (sheet → row → points)."""
     grids = {s["name"]: copy.deepcopy(s["values"]) for s in payload["sheets"]}
     order = [s["name"] for s in payload["sheets"]]
     for action in actions:
@@ -71,6 +72,10 @@ def apply_actions(payload: dict, actions: list[dict]) -> dict[str, list[list]]:
             for r, row in enumerate(action["values"]):
                 for c, value in enumerate(row):
                     grid[top + r][left + c] = value
+        elif action["func"] == "setRowHeight":
+            if heights is not None:
+                for r in range(rows):
+                    heights.setdefault(order[action["sheet_position"]], {})[top + r + 1] = action["args"][0]
         elif action["func"] == "rangeClearContents":
             for r in range(rows):
                 for c in range(cols):

@@ -80,6 +80,8 @@ def test_button_never_writes_an_input_cell(remote):
     from evalbook.adapters import sheetxml as X
 
     for action in book.json()["actions"]:
+        if action["func"] == "setRowHeight":
+            continue  # a row's height is no cell's content
         sheet = order[action["sheet_position"]]
         for r in range(action["row_count"]):
             for c in range(action["column_count"]):

@@ -18,6 +18,7 @@ from evalbook.workbook.book import Formula
 
 # how far down a previous run's findings may reach (matches the template's highlight range)
 MAX_TABLE_ROWS = 2000
+DEFAULT_ROW_HEIGHT = 15  # the template's rows where it sets none
 
 
 _REF = re.compile(r"^=?(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Z]{1,3})\$?(\d+)(?::\$?[A-Z]{1,3}\$?\d+)?$")
@@ -150,6 +151,18 @@ class LiveBook:
         if rows:
             cleaned = [[_cell_value(v) for v in row] + [None] * (width - len(row)) for row in rows]
             sheet.range((top, left), (top + len(rows) - 1, left + width - 1)).value = cleaned
+
+    def write_row_heights(self, sheet: str, heights: Mapping[int, float | None]) -> None:
+        """One call per run of neighbouring rows that get the same height."""
+        target = self.book.sheets[sheet]
+        rows = sorted(heights)
+        start = 0
+        for i, row in enumerate(rows):
+            last = i + 1 == len(rows)
+            if last or rows[i + 1] != row + 1 or heights[rows[i + 1]] != heights[row]:
+                height = heights[row]
+                target.range(f"{rows[start]}:{row}").row_height = DEFAULT_ROW_HEIGHT if height is None else height
+                start = i + 1
 
     def save(self) -> None:
         """The accountant saves in Excel; writing the file under Excel's feet would lose work."""

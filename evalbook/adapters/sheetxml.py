@@ -819,6 +819,52 @@ class SheetPatch:
         if edits:
             self.xml = XE.splice(data, edits).decode("utf-8")
 
+    def set_row_heights(self, heights: Mapping[int, float | None]) -> None:
+        """Rows given a custom height in points (None: the sheet's default again). Only the row
+        start tags change; a row that is not there yet is added, empty, where it belongs."""
+        if not heights:
+            return
+        data = self._data()
+        scan = self._scan(wanted=heights.__contains__, anchors=heights)
+        tags: dict[int, tuple[XE.Element, dict[str, str], list[str]]] = {}
+        present = set()
+        for row in scan.rows:
+            present.add(row.number)
+            height = heights[row.number]
+            attrs = row.element.attrs
+            if height is None:
+                if "ht" in attrs or "customHeight" in attrs:
+                    tags[id(row.element)] = (row.element, {}, ["ht", "customHeight"])
+            elif attrs.get("ht") != _points(height) or attrs.get("customHeight") not in ("1", "true"):
+                tags[id(row.element)] = (row.element, {"ht": _points(height), "customHeight": "1"}, [])
+        new_rows: dict[int, list[int]] = {}
+        for number in sorted(heights):
+            if number in present or heights[number] is None:
+                continue
+            anchor = scan.anchors.get(number)
+            new_rows.setdefault(anchor[0].start if anchor else -1, []).append(number)
+            if anchor is not None and anchor[0].attrs.get("r") != str(anchor[1]):
+                # a row that left its number implied would be renumbered by the row put before it
+                element, set_attrs, remove = tags.get(id(anchor[0]), (anchor[0], {}, []))
+                tags[id(anchor[0])] = (element, dict(set_attrs, r=str(anchor[1])), remove)
+        edits = [(e.start, e.tag_end, XE.edit_tag(data[e.start:e.tag_end], set_attrs, remove, first=["r"]))
+                 for e, set_attrs, remove in tags.values()]
+        sheet_data = scan.sheet_data
+        p = sheet_data.prefix.encode("utf-8")
+        for at, numbers in new_rows.items():
+            text = b"".join(b'<%srow r="%d" ht="%s" customHeight="1"/>' % (p, n, _points(heights[n]).encode())
+                            for n in numbers)
+            if at >= 0:
+                edits.append((at, at, text))
+            elif sheet_data.empty:
+                tag = XE.edit_tag(data[sheet_data.start:sheet_data.tag_end], open_empty=True)
+                edits.append((sheet_data.start, sheet_data.end,
+                              tag + text + b"</%s>" % sheet_data.qname.encode("utf-8")))
+            else:
+                edits.append((sheet_data.close_start, sheet_data.close_start, text))
+        if edits:
+            self.xml = XE.splice(data, edits).decode("utf-8")
+
     def widen_dimension(self, last_ref: str) -> None:
         data = self._data()
         dimension = self._scan().dimension
@@ -834,6 +880,11 @@ class SheetPatch:
         new_last = f"{column_letters(max(column_index(lc), column_index(nc)))}{max(lr, nr)}"
         tag = XE.edit_tag(data[dimension.start:dimension.tag_end], {"ref": f"{first}:{new_last}"})
         self.xml = XE.splice(data, [(dimension.start, dimension.tag_end, tag)]).decode("utf-8")
+
+
+def _points(height: float) -> str:
+    """A row height as Excel writes it: 30, 70.5."""
+    return f"{round(float(height), 2):g}"
 
 
 def _row_style(row: _Row) -> str | None:

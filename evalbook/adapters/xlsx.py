@@ -459,6 +459,16 @@ class XlsxBook:
 
         self._guarded(sheet, edit)
 
+    def write_row_heights(self, sheet: str, heights: Mapping[int, float | None]) -> None:
+        if sheet not in self.sheet_parts or not heights:
+            return
+
+        def edit(patch):
+            patch.set_row_heights(heights)
+            return {}
+
+        self._guarded(sheet, edit)
+
     # ---- saving -----------------------------------------------------------------------------
 
     def _needs_recalc(self, read) -> bool:

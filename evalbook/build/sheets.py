@@ -16,11 +16,12 @@ from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.utils import quote_sheetname
 
 from evalbook.core.textsafe import FORMULA_STARTS
 from evalbook.department.framework import Framework
-from evalbook.workbook import layout
+from evalbook.workbook import layout, pages
 from evalbook.workbook import sheetspec as L
 
 FIXED_TIME = dt.datetime(2021, 1, 1)  # reproducible builds: no build-time timestamps
@@ -41,8 +42,9 @@ STYLES = {
     # its data and still have the button write the scores
     L.INPUT: dict(font=Font(name=_FONT, color="1F3864"), fill=PatternFill("solid", fgColor="FFF2CC"),
                   border=_BORDER, alignment=Alignment(vertical="center"), protection=Protection(locked=False)),
+    # what a run writes wraps, and the writer gives its rows the height the text needs
     L.OUTPUT: dict(font=Font(name=_FONT), fill=PatternFill("solid", fgColor="DDEBF7"), border=_BORDER,
-                   alignment=Alignment(vertical="center"), protection=Protection(locked=False)),
+                   alignment=Alignment(vertical="center", wrap_text=True), protection=Protection(locked=False)),
     L.NOTE: dict(font=Font(name=_FONT, size=9, color="595959"), alignment=Alignment(vertical="center")),
 }
 ERROR_FILL = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
@@ -142,13 +144,11 @@ def build_workbook(values: Mapping[str, object] | None = None,
             ws.freeze_panes = spec.freeze
         if spec.print_area:
             ws.print_area = spec.print_area
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.orientation = "landscape" if spec.landscape else "portrait"
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_options.horizontalCentered = True
-        ws.page_margins.left = ws.page_margins.right = 0.4
+        pages.page_setup(ws, spec.landscape)
+        if spec.print_titles:
+            ws.print_title_rows = spec.print_titles
+        for row in spec.row_breaks:
+            ws.row_breaks.append(Break(id=row))
     unknown = set(values) - seen_values
     if unknown:
         raise KeyError(f"no input cell named {sorted(unknown)}")

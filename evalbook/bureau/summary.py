@@ -8,6 +8,7 @@ are the contract `evalbook merge` reads back, so they live here as constants.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 from dataclasses import dataclass, field
@@ -23,8 +24,11 @@ from openpyxl.chart.label import DataLabelList
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 
 from evalbook.department.framework import seed_framework
+from evalbook.workbook import pages
+from evalbook.workbook.sheetspec import DEFAULT_HEIGHT, DEFAULT_WIDTH, needed_height
 from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, WorkbookUnusable
 from evalbook.adapters.package import atomic_write
 from evalbook.core.numbers import PENDING
@@ -62,6 +66,10 @@ _HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True
 _HEADER_BORDER = Border(bottom=_THIN)
 _TITLE_FONT = Font(name="等线", bold=True, size=12)
 _PENDING_FONT = Font(name="等线", color="9C5700")
+# a row taller than one line (a wrapped name) keeps its numbers level with its text
+_ALIGN = Alignment(vertical="center")
+_WRAP = Alignment(vertical="center", wrap_text=True)
+_CENTER = Alignment(horizontal="center", vertical="center")
 SCORE_FORMAT = "0.00"
 GAP_FORMAT = "+0.00;-0.00;0.00"
 RATE_FORMAT = "0.0%"
@@ -258,12 +266,23 @@ def clean(value: object) -> str:
 
 
 class _Cells:
-    """Styled write-only cells for one sheet."""
+    """Styled write-only cells for one sheet, appended a row at a time at the height its wrapped
+    text needs (a write-only sheet takes a row's height before the row is written)."""
 
-    def __init__(self, ws):
+    def __init__(self, ws, widths: Mapping[int, float] | None = None):
         self.ws = ws
+        self.widths = dict(widths or {})
+        self.rows = 0
 
-    def text(self, value, font=None) -> WriteOnlyCell | None:
+    def append(self, cells: list) -> None:
+        self.rows += 1
+        need = max((needed_height(c.value, self.widths.get(i, DEFAULT_WIDTH)) for i, c in enumerate(cells, 1)
+                    if c is not None and c.alignment.wrap_text and isinstance(c.value, str)), default=0)
+        if need > DEFAULT_HEIGHT:
+            self.ws.row_dimensions[self.rows].height = need
+        self.ws.append(cells)
+
+    def text(self, value, font=None, wrap=False) -> WriteOnlyCell | None:
         if value is None or value == "":
             return None
         text = clean(value)
@@ -275,6 +294,7 @@ class _Cells:
             cell.quotePrefix = True
         if font is not None:
             cell.font = font
+        cell.alignment = _WRAP if wrap else _ALIGN
         return cell
 
     def number(self, value, fmt: str) -> WriteOnlyCell | None:
@@ -282,6 +302,13 @@ class _Cells:
             return None
         cell = WriteOnlyCell(self.ws, value=value)
         cell.number_format = fmt
+        cell.alignment = _ALIGN
+        return cell
+
+    def grade(self, grade) -> WriteOnlyCell:
+        """优/良/中/差 centred in its narrow column, clear of the 总分 beside it."""
+        cell = self.text(grade or PENDING, None if grade else _PENDING_FONT)
+        cell.alignment = _CENTER
         return cell
 
     def score(self, value) -> WriteOnlyCell:
@@ -300,26 +327,21 @@ def _setup_table(ws, widths: Mapping[int, float], rows: int, columns: int, freez
     """Widths, frozen header, filter buttons and print settings; write-only sheets need these first."""
     for index, width in widths.items():
         ws.column_dimensions[get_column_letter(index)].width = width
-    ws.row_dimensions[1].height = 30
     ws.freeze_panes = freeze
     ws.auto_filter.ref = f"A1:{get_column_letter(columns)}{max(rows + 1, 2)}"
     ws.print_title_rows = "1:1"
-    ws.page_setup.paperSize = "9"  # A4
-    ws.page_setup.orientation = "landscape" if wide else "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins.left = ws.page_margins.right = 0.3
+    pages.page_setup(ws, wide)
 
 
 def _summary_sheet(wb: Workbook, collector: Collector) -> int:
     """汇总; returns how many departments have a 总分 (they come first, for the chart)."""
     ws = wb.create_sheet(SUMMARY_SHEET)
     n = collector.count("dept")
-    widths = {1: 6, 2: 28, 3: 26}
+    # 27 columns on one A4 width: names wrap in narrower columns, indicator headers over 3 lines
+    widths = {1: 6, 2: 18, 3: 18}
     first_key = len((RANK, FILE, UNIT)) + 1
     for i in range(len(seed_framework().keys)):
-        widths[first_key + i] = 9
+        widths[first_key + i] = 7.5
     tail = first_key + len(seed_framework().keys)
     widths.update({tail: 9, tail + 1: 7, tail + 2: 7, tail + 3: 7, tail + 4: 9, tail + 5: 10, tail + 6: 9,
                    tail + 7: 9})
@@ -334,8 +356,8 @@ def _summary_sheet(wb: Workbook, collector: Collector) -> int:
         ws.conditional_formatting.add(
             f"{gap_col}2:{gap_col}{n + 1}",
             CellIsRule(operator="greaterThan", formula=["0"], font=Font(color="9C0006")))
-    cells = _Cells(ws)
-    ws.append(cells.header(SUMMARY_COLUMNS))
+    cells = _Cells(ws, widths)
+    cells.append(cells.header(SUMMARY_COLUMNS))
     complete = 0
     rank = 0
     previous = None
@@ -346,67 +368,83 @@ def _summary_sheet(wb: Workbook, collector: Collector) -> int:
             if total != previous:  # competition ranking: ties share a rank, the next rank skips
                 rank, previous = position, total
         row = [cells.number(rank, COUNT_FORMAT) if total is not None else None,
-               cells.text(name), cells.text(unit or NO_UNIT)]
+               cells.text(name, wrap=True), cells.text(unit or NO_UNIT, wrap=True)]
         row += [cells.score(s) for s in json.loads(scores)]
-        row += [cells.score(total), cells.text(grade or PENDING, None if grade else _PENDING_FONT),
+        row += [cells.score(total), cells.grade(grade),
                 cells.number(errors, COUNT_FORMAT), cells.number(hints, COUNT_FORMAT),
                 cells.number(self_total, SCORE_FORMAT), cells.number(self_gap, GAP_FORMAT)]
         # blank for a department without funds; 待补充 while one of its funds has no 得分 yet
         row += [cells.number(fund_count, COUNT_FORMAT), cells.score(fund_score) if fund_count else None]
-        ws.append(row)
+        cells.append(row)
     return complete
 
 
 def _findings_sheet(wb: Workbook, collector: Collector) -> None:
     ws = wb.create_sheet(FINDINGS_SHEET)
-    _setup_table(ws, {1: 28, 2: 26, 3: 6, 4: 10, 5: 8, 6: 100}, collector.count("finding"),
-                 len(FINDING_COLUMNS), "A2")
-    cells = _Cells(ws)
-    ws.append(cells.header(FINDING_COLUMNS))
+    widths = {1: 22, 2: 20, 3: 6, 4: 16, 5: 8, 6: 80}
+    _setup_table(ws, widths, collector.count("finding"), len(FINDING_COLUMNS), "A2")
+    cells = _Cells(ws, widths)
+    cells.append(cells.header(FINDING_COLUMNS))
     error_font = Font(name="等线", color="9C0006", bold=True)
     for name, unit, severity, sheet, cell, message in collector.findings():
-        ws.append([cells.text(name), cells.text(unit or NO_UNIT),
-                   cells.text(severity, error_font if severity == "错误" else None),
-                   cells.text(sheet), cells.text(cell), cells.text(message)])
+        cells.append([cells.text(name, wrap=True), cells.text(unit or NO_UNIT, wrap=True),
+                      cells.text(severity, error_font if severity == "错误" else None),
+                      cells.text(sheet, wrap=True), cells.text(cell, wrap=True), cells.text(message, wrap=True)])
 
 
 def _funds_sheet(wb: Workbook, collector: Collector) -> None:
     """专项资金: every fund of every department; written (header only) even when there are none,
     so that `merge` can tell a summary without funds from one made before funds were summarised."""
     ws = wb.create_sheet(FUNDS_SHEET)
-    _setup_table(ws, {1: 28, 2: 26, 3: 7, 4: 34, 5: 13, 6: 13, 7: 9, 8: 9, 9: 7}, collector.count("fund"),
-                 len(FUND_COLUMNS), "C2")
-    cells = _Cells(ws)
-    ws.append(cells.header(FUND_COLUMNS))
+    widths = {1: 22, 2: 20, 3: 7, 4: 30, 5: 13, 6: 13, 7: 9, 8: 9, 9: 7}
+    _setup_table(ws, widths, collector.count("fund"), len(FUND_COLUMNS), "C2")
+    cells = _Cells(ws, widths)
+    cells.append(cells.header(FUND_COLUMNS))
     for name, unit, number, fund_name, budget, spent, rate, score, grade in collector.funds():
-        ws.append([cells.text(name), cells.text(unit or NO_UNIT), cells.number(number, COUNT_FORMAT),
-                   cells.text(fund_name), cells.number(budget, MONEY_FORMAT), cells.number(spent, MONEY_FORMAT),
-                   cells.number(rate, EXEC_RATE_FORMAT), cells.score(score),
-                   cells.text(grade or PENDING, None if grade else _PENDING_FONT)])
+        cells.append([cells.text(name, wrap=True), cells.text(unit or NO_UNIT, wrap=True),
+                      cells.number(number, COUNT_FORMAT), cells.text(fund_name, wrap=True),
+                      cells.number(budget, MONEY_FORMAT), cells.number(spent, MONEY_FORMAT),
+                      cells.number(rate, EXEC_RATE_FORMAT), cells.score(score),
+                      cells.grade(grade)])
 
 
 def _failed_sheet(wb: Workbook, collector: Collector) -> None:
     ws = wb.create_sheet(FAILED_SHEET)
-    _setup_table(ws, {1: 40, 2: 110}, collector.count("failure"), len(FAILED_COLUMNS), "A2")
-    cells = _Cells(ws)
-    ws.append(cells.header(FAILED_COLUMNS))
+    widths = {1: 36, 2: 90}
+    _setup_table(ws, widths, collector.count("failure"), len(FAILED_COLUMNS), "A2")
+    cells = _Cells(ws, widths)
+    cells.append(cells.header(FAILED_COLUMNS))
     for name, reason in collector.failures():
-        ws.append([cells.text(name), cells.text(reason)])
+        cells.append([cells.text(name, wrap=True), cells.text(reason, wrap=True)])
+
+
+CHART_ROW_HEIGHT = 15.0  # every row of 图表, so where a chart ends on the page is known
+CHART_PAGE_CM = 24.0  # a chart's height on a portrait A4 page, with room to spare
+BAR_CM, CHART_FRAME_CM = 0.6, 3.0
 
 
 def _chart_sheet(wb: Workbook, collector: Collector, summary_ws, complete: int) -> None:
+    """The rates and their chart on the first page; the departments' totals after it, one chart
+    per page (as many charts as it takes), so no chart is ever printed in halves."""
     ws = wb.create_sheet(CHART_SHEET)
-    for col, width in zip("ABCD", (20, 12, 11, 11)):
-        ws.column_dimensions[col].width = width
-    cells = _Cells(ws)
-    ws.append([cells.text("各指标平均得分率（得分÷分值）：从低到高排列，越靠前越值得优先关注", _TITLE_FONT)])
-    ws.append(cells.header(RATE_COLUMNS))
+    widths = {1: 20, 2: 12, 3: 11, 4: 11}
+    for index, width in widths.items():
+        ws.column_dimensions[get_column_letter(index)].width = width
+    ws.sheet_format.defaultRowHeight = CHART_ROW_HEIGHT
+    ws.sheet_format.customHeight = True
+    pages.page_setup(ws, landscape=False)
+    cells = _Cells(ws, {1: sum(width for width in widths.values()) + 4 * DEFAULT_WIDTH})
+    cells.append([cells.text("各指标平均得分率（得分÷分值）：从低到高排列，越靠前越值得优先关注", _TITLE_FONT)])
+    cells.append(cells.header(RATE_COLUMNS))
     rows = collector.rates.rows()
     for key, level2, n, average in rows:
-        ws.append([cells.text(key), cells.text(level2), cells.number(n, COUNT_FORMAT),
-                   cells.number(average, RATE_FORMAT)])
-    ws.append([])
-    ws.append([cells.text(collector.tally.line() + "；明细见“汇总”“专项资金”“问题清单”“无法读取”表。")])
+        cells.append([cells.text(key), cells.text(level2), cells.number(n, COUNT_FORMAT),
+                      cells.number(average, RATE_FORMAT)])
+    cells.append([])
+    # the tally spans the page's width (A–H) and wraps there
+    cells.append([cells.text(collector.tally.line() + "；明细见“汇总”“专项资金”“问题清单”“无法读取”表。", wrap=True)])
+    ws.merged_cells.add(f"A{cells.rows}:H{cells.rows}")
+    page_end = cells.rows + 1
 
     scored_rates = sum(1 for r in rows if r[3] is not None)
     if scored_rates:
@@ -426,25 +464,40 @@ def _chart_sheet(wb: Workbook, collector: Collector, summary_ws, complete: int) 
                                          showLegendKey=False, showPercent=False)
         chart.dataLabels.numFmt = "0.0%"
         chart.dataLabels.position = "inEnd"  # inside the bar: a 100% label is not cut off
-        ws.add_chart(chart, "F2")
+        anchor = page_end + 1
+        ws.add_chart(chart, f"A{anchor}")
+        page_end = anchor + _chart_rows(chart.height)
 
     if complete:
-        chart = BarChart()
-        chart.type = "bar"
-        chart.style = 10
-        chart.title = "各部门总分（按总分排序）"
-        chart.legend = None
+        best = collector.best_total()
         total_col = SUMMARY_COLUMNS.index(TOTAL) + 1
         unit_col = SUMMARY_COLUMNS.index(UNIT) + 1
-        chart.add_data(Reference(summary_ws, min_col=total_col, min_row=2, max_row=complete + 1),
-                       titles_from_data=False)
-        chart.set_categories(Reference(summary_ws, min_col=unit_col, min_row=2, max_row=complete + 1))
-        _bars(chart, complete)
-        best = collector.best_total()
-        if best is not None and best <= 100:
-            chart.y_axis.scaling.max = 100
-        chart.y_axis.number_format = "0"
-        ws.add_chart(chart, "F30")  # below the rate chart (about 24 rows tall)
+        per_chart = int((CHART_PAGE_CM - CHART_FRAME_CM) / BAR_CM)
+        charts = -(-complete // per_chart)
+        size = -(-complete // charts)  # the departments shared evenly between the charts
+        for first in range(0, complete, size):
+            last = min(first + size, complete)
+            chart = BarChart()
+            chart.type = "bar"
+            chart.style = 10
+            chart.title = "各部门总分（按总分排序）" + (f"：第{first + 1}—{last}名" if charts > 1 else "")
+            chart.legend = None
+            chart.add_data(Reference(summary_ws, min_col=total_col, min_row=2 + first, max_row=1 + last),
+                           titles_from_data=False)
+            chart.set_categories(Reference(summary_ws, min_col=unit_col, min_row=2 + first, max_row=1 + last))
+            _bars(chart, last - first)
+            if best is not None and best <= 100:
+                chart.y_axis.scaling.max = 100
+            chart.y_axis.number_format = "0"
+            ws.row_breaks.append(Break(id=page_end))
+            anchor = page_end + 1
+            ws.add_chart(chart, f"A{anchor}")
+            page_end = anchor + _chart_rows(chart.height)
+
+
+def _chart_rows(height_cm: float) -> int:
+    """The rows of 图表 a chart `height_cm` tall covers."""
+    return math.ceil(height_cm / 2.54 * pages.INCH / CHART_ROW_HEIGHT)
 
 
 def _bars(chart: BarChart, count: int) -> None:
@@ -456,8 +509,8 @@ def _bars(chart: BarChart, count: int) -> None:
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     chart.gapWidth = 60
-    chart.width = 18
-    chart.height = min(max(8.0, 0.6 * count + 3), 400.0)  # Excel's limit is about 1,400 cm
+    chart.width = 17  # within a portrait A4 page's width
+    chart.height = max(8.0, BAR_CM * count + CHART_FRAME_CM)
 
 
 def write_summary(target: Path, collector: Collector) -> None:

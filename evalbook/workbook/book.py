@@ -50,3 +50,7 @@ class Book(Protocol):
 
     def write_rows(self, name: str, rows: Sequence[Sequence[object]], width: int | None = None) -> None:
         """Rows written from the named cell downwards, replacing what a previous run wrote."""
+
+    def write_row_heights(self, sheet: str, heights: Mapping[int, float | None]) -> None:
+        """Rows of `sheet` given these heights in points (None: back to the sheet's default), so
+        the wrapped text just written shows whole."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from evalbook.funds import names as N
 from evalbook.funds.qualitative import TIER_KEYS
 from evalbook.funds.rules import DEFAULT_FUND_RULE_ROWS, FUND_GENERAL_NOTES, FUND_RULE_COLUMNS
+from evalbook.workbook import pages
 from evalbook.workbook import sheetspec as L
 
 SHEET_PREFIX = N.FUND_SHEET  # 专项资金自评表1, 专项资金自评表2, …
@@ -104,6 +105,18 @@ def fund_sheet(n: int) -> L.Sheet:
         s.add(L.Cell(f"A{r}", line, L.NOTE, merge=f"K{r}", wrap=True))
         s.heights[r] = 30
     s.print_area = f"A1:K{r}"
+    s.print_titles = f"{head}:{head}"
+    s.fit_rows()
+    level2_blocks: dict[tuple[str, str], list[int]] = {}
+    level1_blocks: dict[str, list[int]] = {}
+    for k, (level1, level2) in enumerate(N.INDICATOR_LAYOUT, start=1):
+        level2_blocks.setdefault((level1, level2), []).append(head + k)
+        level1_blocks.setdefault(level1, []).append(head + k)
+    # the money block and the table's header stay with the first rows; the score, 说明 and the
+    # notes go together at the end
+    keep = [(1, head + 1)] + [(min(rows), max(rows)) for rows in level2_blocks.values()]
+    keep.append((head + N.INDICATOR_ROWS + 1, r))
+    pages.paginate_sheet(s, keep=keep, prefer=[(min(rows), max(rows)) for rows in level1_blocks.values()])
     return s
 
 
@@ -134,11 +147,13 @@ def summary_sheet() -> L.Sheet:
     s.add(L.Cell(f"A{r + 2}", None, L.TEXT, name=N.INDICATOR_SUMMARY_TABLE, wrap=True))
     s.add(*(L.Cell(f"{col}{r + 2}", None, L.TEXT, wrap=True) for col in "BCDEFG"))
     s.print_area = f"A1:G{r + 40}"
+    s.fit_rows()
     return s
 
 
-def add_rules(rules_sheet: L.Sheet, first_row: int) -> None:
-    """The fund rule rows and notes on 评分规则, starting at `first_row`."""
+def add_rules(rules_sheet: L.Sheet, first_row: int) -> tuple[int, int]:
+    """The fund rule rows and notes on 评分规则, starting at `first_row`; returns the rows of
+    its heading and table, to be printed together."""
     s = rules_sheet
     s.add(L.Cell(f"A{first_row}", "专项资金评分规则", L.SECTION, merge=f"I{first_row}"))
     head = first_row + 1
@@ -160,3 +175,4 @@ def add_rules(rules_sheet: L.Sheet, first_row: int) -> None:
         s.add(L.Cell(f"A{r}", line, L.NOTE, merge=f"I{r}", wrap=True))
         s.heights[r] = 30
     s.print_area = f"A1:I{r}"
+    return first_row, last

@@ -15,7 +15,7 @@ from evalbook.department.rule import STEP_POLICIES
 from evalbook.department.rules import COLUMNS as RULE_COLUMNS
 from evalbook.department.rules import default_rules
 from evalbook.workbook import contract as C
-from evalbook.workbook import fund_layout, native
+from evalbook.workbook import fund_layout, native, pages
 from evalbook.workbook.sheetspec import (
     COUNT_FMT, HEADER, INPUT, LABEL, LINE_HEIGHT, MONEY_FMT, NOTE, OUTPUT, RATE_FMT, SCORE_FMT, SECTION, TEXT,
     TITLE, Cell, Chart, Sheet, rule_number, text_lines,
@@ -77,13 +77,6 @@ def _score_sheet(framework: Framework) -> Sheet:
         for r in range(first, last + 1):
             s.heights[r] = max(30.0, LINE_HEIGHT * lines / rows_here + 3)
         row = last + 1
-    for (level1, level2), rows in level_spans.items():
-        top, bottom = min(rows), max(rows)
-        weight = _points(sum(i.weight for i in framework.indicators
-                             if i.level1 == level1 and (not level2 or i.level2 == level2)))
-        col = "B" if level2 else "A"
-        label = f"{level2 or level1}\n{weight}分"
-        s.add(Cell(f"{col}{top}", label, LABEL, merge=f"{col}{bottom}" if bottom > top else None, wrap=True))
     total_row = row
     s.add(Cell(f"A{total_row}", "合计", LABEL, merge=f"C{total_row}"),
           Cell(f"D{total_row}", out[C.WEIGHT_TOTAL], OUTPUT, name=C.WEIGHT_TOTAL, number_format="0.##",
@@ -117,7 +110,24 @@ def _score_sheet(framework: Framework) -> Sheet:
                           anchor=f"F{chart_top + 1}", width_cm=18, height_cm=7.5))
     for r in range(head, last + 1):
         s.heights[r] = 20
-    s.print_area = f"A1:L{last + 10}"
+    chart_end = pages.rows_under(s, chart_top + 1, s.charts[-1].height_cm)
+    s.print_area = f"A1:L{max(last, chart_end) + 1}"
+    s.print_titles = "3:3"
+    s.fit_rows()
+    spans = {key: (min(rows), max(rows)) for key, rows in level_spans.items()}
+    level2_blocks = [span for (_, level2), span in spans.items() if level2]
+    level1_blocks = [span for (_, level2), span in spans.items() if not level2]
+    pages.paginate_sheet(s, keep=level2_blocks + [(total_row, total_row + 3), (chart_top, chart_end)],
+                         prefer=level1_blocks)
+    # the 一级/二级 labels go in last, one merged label per page a block runs over, so each page
+    # says which block its rows belong to
+    for (level1, level2), (top, bottom) in spans.items():
+        weight = _points(sum(i.weight for i in framework.indicators
+                             if i.level1 == level1 and (not level2 or i.level2 == level2)))
+        col = "B" if level2 else "A"
+        for n, (a, b) in enumerate(pages.segments(top, bottom, s.row_breaks)):
+            label = f"{level2 or level1}\n{weight}分" if n == 0 else f"{level2 or level1}\n（续）"
+            s.add(Cell(f"{col}{a}", label, LABEL, merge=f"{col}{b}" if b > a else None, wrap=True))
     return s
 
 
@@ -267,6 +277,8 @@ def _data_sheet(framework: Framework) -> Sheet:
                merge=f"G{r}", wrap=True))
     s.heights[r] = 45
     s.print_area = f"A1:G{r}"
+    s.fit_rows()
+    pages.paginate_sheet(s)
     return s
 
 
@@ -301,6 +313,7 @@ def _rules_sheet(framework: Framework) -> Sheet:
                merge=f"I{r}", wrap=True))
     s.heights[r] = 30
     s.print_area = f"A1:I{r}"
+    s.print_titles = "2:2"
     return s
 
 
@@ -309,19 +322,22 @@ RESULTS_LAST_ROW = 2003  # the highlight formulas look this far down
 
 
 def _results_sheet() -> Sheet:
-    s = Sheet(C.RESULTS_SHEET, "shtResults", freeze="A4")
-    s.widths = {"A": 6, "B": 6, "C": 12, "D": 8, "E": 22, "F": 90}
+    s = Sheet(C.RESULTS_SHEET, "shtResults", freeze="A4", print_titles="3:3")
+    # C holds a sheet's name ("专项资金自评表12" needs 17 places); F wraps long messages
+    s.widths = {"A": 6, "B": 6, "C": 17, "D": 9, "E": 24, "F": 80}
     s.add(Cell("A1", "校验结果", TITLE, merge="F1"))
     s.add(Cell("A2", "本表由“校验并评分”自动生成，每次校验都会重写；“错误”使相关指标不计分，“提示”供核对参考。",
                NOTE, merge="F2"))
     s.add(*(Cell(f"{col}3", text, HEADER) for col, text in zip("ABCDEF", C.FINDING_COLUMNS)))
     s.add(Cell(f"A{RESULTS_FIRST_ROW}", None, TEXT, name=C.RESULTS_TABLE))
+    # every run writes its rows in the first row's formats: wrapped, so no message is cut off
+    s.add(*(Cell(f"{col}{RESULTS_FIRST_ROW}", None, TEXT, wrap=True) for col in "BCDEF"))
     rows = f"{RESULTS_FIRST_ROW}:{RESULTS_LAST_ROW}"
     first, last = rows.split(":")
     s.ranges["校验_级别"] = f"B{first}:B{last}"
     s.ranges["校验_工作表"] = f"C{first}:C{last}"
     s.ranges["校验_单元格"] = f"D{first}:D{last}"
-    s.print_area = "A1:F60"
+    # no print area: what is printed grows with the findings
     return s
 
 
@@ -430,7 +446,9 @@ def sheets(funds: int = 1, framework: Framework | None = None) -> list[Sheet]:
     framework = framework or seed_framework()
     rules = _rules_sheet(framework)
     last_rule_row = max(int("".join(ch for ch in c.ref if ch.isdigit())) for c in rules.cells)
-    fund_layout.add_rules(rules, last_rule_row + 2)
+    fund_section = fund_layout.add_rules(rules, last_rule_row + 2)
+    rules.fit_rows()
+    pages.paginate_sheet(rules, keep=[fund_section])
     return ([_score_sheet(framework), _data_sheet(framework), rules, _results_sheet()]
             + [fund_layout.fund_sheet(n) for n in range(1, funds + 1)]
             + [fund_layout.summary_sheet(), _framework_sheet(framework), _helper_sheet(framework, rules),

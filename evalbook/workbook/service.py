@@ -19,6 +19,7 @@ from evalbook.workbook import layout, native_io
 from evalbook.workbook.book import Book
 from evalbook.workbook.funds_io import fund_numbers, read_funds, write_funds
 from evalbook.workbook.placement import check_outputs_apart
+from evalbook.workbook.rowfit import FittedBook
 
 
 def framework_of(book: Book) -> Framework:
@@ -75,7 +76,7 @@ def check_structure(book: Book, contract: C.Contract) -> None:
 def template_homes(funds: int, framework: Framework) -> dict[str, str]:
     """Defined name → the sheet the template puts it on (for `funds` fund sheets)."""
     homes = {}
-    for sheet in layout.sheets(max(funds, 1), framework):
+    for sheet in template_sheets(funds, framework):
         for cell in sheet.cells:
             if cell.name:
                 homes[cell.name] = sheet.title
@@ -153,22 +154,37 @@ def finding_rows(evaluation: Evaluation) -> list[tuple]:
 
 def write_results(book: Book, evaluation: Evaluation, now: dt.datetime | None = None) -> None:
     now = now or dt.datetime.now()
+    fitted = _fitted(book, evaluation.framework)
     native = native_io.carries_formulas(book)
     if native:
         evaluation.findings.extend(native_io.overwritten(book, evaluation))
     values = output_values(evaluation, now)
     if native:
         values = native_io.write_native(book, evaluation, values)
-    book.write_values(values)
-    book.write_rows(C.RESULTS_TABLE, finding_rows(evaluation), width=len(C.FINDING_COLUMNS))
+    fitted.write_values(values)
+    fitted.write_rows(C.RESULTS_TABLE, finding_rows(evaluation), width=len(C.FINDING_COLUMNS))
     if evaluation.funds is not None:
-        write_funds(book, evaluation.funds)
+        write_funds(fitted, evaluation.funds)
+    fitted.fit()
 
 
 def clear_marks(book: Book) -> None:
     """清除标记: the highlights follow 校验结果, so emptying it clears every mark."""
-    book.write_rows(C.RESULTS_TABLE, [], width=len(C.FINDING_COLUMNS))
-    book.write_values({C.STATUS: "已清除校验标记；点击“校验并评分”重新校验。"})
+    fitted = _fitted(book, seed_framework())  # 校验结果 and the status line are every framework's
+    fitted.write_rows(C.RESULTS_TABLE, [], width=len(C.FINDING_COLUMNS))
+    fitted.write_values({C.STATUS: "已清除校验标记；点击“校验并评分”重新校验。"})
+    fitted.fit()
+
+
+def _fitted(book: Book, framework: Framework) -> FittedBook:
+    """The book, with the rows of whatever is written through it sized to its text."""
+    return FittedBook(book, template_sheets(len(fund_numbers(book)), framework))
+
+
+@functools.lru_cache(maxsize=32)
+def template_sheets(funds: int, framework: Framework) -> tuple:
+    """The template's sheets (for `funds` fund sheets): their widths, merges and heights."""
+    return tuple(layout.sheets(max(funds, 1), framework))
 
 
 def score_book(book: Book, now: dt.datetime | None = None) -> Evaluation:
