@@ -60,6 +60,8 @@ def cmd_batch(args) -> int:
     progress = Progress(len(tasks), sys.stderr)
     tally = run_batch(tasks, target, jobs, progress.advance, progress.writing)
     progress.close()
+    if tally.framework_note:
+        print(f"evalbook: 提示：{terminal_safe(tally.framework_note)}", file=sys.stderr)
     for name in tally.skipped_names:
         print(f"evalbook: 注意：已跳过“{terminal_safe(name)}”：这是evalbook生成的汇总表，不是部门填报的工作簿",
               file=sys.stderr)
@@ -77,7 +79,8 @@ def default_jobs() -> int:
 def run_batch(tasks: list[Task], target: Path, jobs: int, on_result: Callable[[dict], None] | None = None,
               on_writing: Callable[[], None] | None = None):
     """Score `tasks` and write the summary to `target`; returns the Tally."""
-    from evalbook.bureau.summary import Collector, write_summary
+    from evalbook.bureau.summary import Collector
+    from evalbook.bureau.summary_book import write_summary
 
     with spill_folder("evalbook-batch-") as spill:
         collector = Collector(str(spill))
@@ -89,7 +92,7 @@ def run_batch(tasks: list[Task], target: Path, jobs: int, on_result: Callable[[d
             if on_writing is not None:
                 on_writing()
             write_summary(target, collector)
-            return collector.tally
+            return collector.finish()
         finally:
             collector.close()
 

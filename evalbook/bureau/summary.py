@@ -1,8 +1,8 @@
-"""The bureau's summary workbook (汇总.xlsx): what `evalbook batch` and `evalbook merge` write.
+"""The bureau's summary (汇总.xlsx): what `evalbook batch` and `evalbook merge` collect.
 
-Results are spilled to a temporary SQLite file as they arrive and streamed out with openpyxl's
-write-only mode, so memory stays flat however many departments there are.  The sheets' headers
-are the contract `evalbook merge` reads back, so they live here as constants.
+Results are spilled to a temporary SQLite file as they arrive, so memory stays flat however many
+departments there are; `summary_book` streams them out.  The sheets' headers are the contract
+`evalbook merge` reads back, so they live here as constants.
 """
 
 from __future__ import annotations
@@ -13,62 +13,41 @@ import sqlite3
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
+from typing import Iterator, Mapping
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.chart import BarChart, Reference
-from openpyxl.chart.label import DataLabelList
-from openpyxl.formatting.rule import CellIsRule
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-
-from evalbook.department.framework import seed_framework
+from evalbook.bureau.frameworks import FrameworkInfo, mixed_note, ordered, union_keys
 from evalbook.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, WorkbookUnusable
-from evalbook.adapters.package import atomic_write
-from evalbook.core.numbers import PENDING
-from evalbook.core.textsafe import FORMULA_STARTS
 
 SUMMARY_SHEET = "汇总"
 CHART_SHEET = "图表"
 FINDINGS_SHEET = "问题清单"
 FAILED_SHEET = "无法读取"
 FUNDS_SHEET = "专项资金"
+FRAMEWORKS_SHEET = "框架"
 
-RANK, FILE, UNIT = "排名", "文件", "单位名称"
+RANK, FILE, UNIT, FRAMEWORK = "排名", "文件", "单位名称", "框架"
 TOTAL, GRADE, ERRORS, HINTS = "总分", "等级", "错误数", "提示数"
 SELF_TOTAL, SELF_GAP = "自评总分", "自评−总分"
 FUND_COUNT, FUND_SCORE = "专项资金个数", "专项资金得分"
+# 汇总: these, then one column per 指标键 of the frameworks present (their union), then the tail;
 # the fund columns go last, so the columns before them (and the chart's references) stay put
-SUMMARY_COLUMNS = (RANK, FILE, UNIT) + seed_framework().keys + (TOTAL, GRADE, ERRORS, HINTS, SELF_TOTAL, SELF_GAP,
-                                                          FUND_COUNT, FUND_SCORE)
+SUMMARY_HEAD = (RANK, FILE, UNIT, FRAMEWORK)
+SUMMARY_TAIL = (TOTAL, GRADE, ERRORS, HINTS, SELF_TOTAL, SELF_GAP, FUND_COUNT, FUND_SCORE)
 FUND_NUMBER, FUND_NAME = "专项序号", "专项资金名称"
 FUND_BUDGET, FUND_SPENT, FUND_RATE = "全年预算数(A)", "全年执行数(B)", "执行率"
 SCORE = "得分"
 FUND_COLUMNS = (FILE, UNIT, FUND_NUMBER, FUND_NAME, FUND_BUDGET, FUND_SPENT, FUND_RATE, SCORE, GRADE)
 FINDING_COLUMNS = ("文件", "单位", "级别", "工作表", "单元格", "说明")
 FAILED_COLUMNS = ("文件", "原因")
-RATE_COLUMNS = ("指标", "二级指标", "计分单位数", "平均得分率")
+# 框架 last: a summary from before frameworks has the first four, in the same columns
+RATE_COLUMNS = ("指标", "二级指标", "计分单位数", "平均得分率", FRAMEWORK)
 RATES_HEADER_ROW = 2  # row 1 of 图表 is its title
+FRAMEWORK_NAME, FINGERPRINT, POSITION, LEVEL2, INDICATOR = "框架名称", "指纹", "序号", "二级指标", "指标"
+FRAMEWORK_COLUMNS = (FRAMEWORK, FRAMEWORK_NAME, FINGERPRINT, POSITION, LEVEL2, INDICATOR)
+WHOLE_SUMMARY = "（全部文件）"  # 问题清单's 文件 for a note about the summary itself, not one file
 
 NO_UNIT = "（未填报单位）"
 MAX_CELL_TEXT = 32767  # Excel's limit for one cell
-
-_THIN = Side(style="thin", color="A6A6A6")
-_HEADER_FONT = Font(name="等线", bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
-_HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
-_HEADER_BORDER = Border(bottom=_THIN)
-_TITLE_FONT = Font(name="等线", bold=True, size=12)
-_PENDING_FONT = Font(name="等线", color="9C5700")
-SCORE_FORMAT = "0.00"
-GAP_FORMAT = "+0.00;-0.00;0.00"
-RATE_FORMAT = "0.0%"
-COUNT_FORMAT = "0"
-MONEY_FORMAT = "#,##0.00"  # 万元, as on the fund sheets
-EXEC_RATE_FORMAT = "0.00%"  # the fund sheets show 执行率 with two decimals
-
 
 # ---- collecting results -------------------------------------------------------------------------
 
@@ -81,6 +60,7 @@ class Tally:
     with_errors: int = 0
     unreadable: int = 0
     skipped_names: list[str] = field(default_factory=list)  # summaries found among the inputs
+    framework_note: str | None = None  # the 提示 when departments were scored under several frameworks
 
     def exit_code(self) -> int:
         """2 when some file could not be read, else 1 when some has 错误, else 0 (batch and merge)."""
@@ -103,13 +83,15 @@ class Tally:
         return "".join(parts)
 
 
-@dataclass
 class RateSums:
-    """Exact running sums of 得分率 per indicator: flat memory, the same whatever order results
-    arrive in (float sums are not), and mergeable across summaries as count-weighted means."""
+    """Exact running sums of 得分率 per indicator of one framework: flat memory, the same whatever
+    order results arrive in (float sums are not), and mergeable across summaries as
+    count-weighted means."""
 
-    sums: dict[str, Fraction] = field(default_factory=lambda: {k: Fraction(0) for k in seed_framework().keys})
-    counts: dict[str, int] = field(default_factory=lambda: {k: 0 for k in seed_framework().keys})
+    def __init__(self, info: FrameworkInfo):
+        self.info = info
+        self.sums: dict[str, Fraction] = {k: Fraction(0) for k in info.keys}
+        self.counts: dict[str, int] = {k: 0 for k in info.keys}
 
     def add(self, key: str, rate: Fraction, count: int = 1) -> None:
         self.sums[key] += rate * count
@@ -118,12 +100,16 @@ class RateSums:
     def rows(self) -> list[tuple[str, str, int, float | None]]:
         """(指标, 二级指标, 计分单位数, 平均得分率), lowest average first: where to look first."""
         rows = []
-        for ind in seed_framework().indicators:
-            n = self.counts[ind.key]
-            rows.append((ind.key, ind.level2, n, float(self.sums[ind.key] / n) if n else None))
-        order = {k: i for i, k in enumerate(seed_framework().keys)}
+        for key, level2 in zip(self.info.keys, self.info.level2):
+            n = self.counts[key]
+            rows.append((key, level2, n, float(self.sums[key] / n) if n else None))
+        order = {k: i for i, k in enumerate(self.info.keys)}
         rows.sort(key=lambda r: (r[3] is None, r[3] if r[3] is not None else 0.0, order[r[0]]))
         return rows
+
+
+class FrameworkConflict(WorkbookUnusable):
+    """Two different frameworks under one label (a hand-edited 框架 sheet, or a fingerprint clash)."""
 
 
 class Collector:
@@ -139,7 +125,7 @@ class Collector:
             PRAGMA journal_mode = OFF;
             PRAGMA synchronous = OFF;
             PRAGMA cache_size = -4096;
-            CREATE TABLE dept (seq INTEGER PRIMARY KEY, name TEXT, path TEXT, unit TEXT, scores TEXT,
+            CREATE TABLE dept (seq INTEGER PRIMARY KEY, name TEXT, path TEXT, unit TEXT, framework TEXT, scores TEXT,
                                total REAL, grade TEXT, errors INTEGER, hints INTEGER,
                                self_total REAL, self_gap REAL, fund_count INTEGER, fund_score REAL);
             CREATE TABLE finding (seq INTEGER PRIMARY KEY, name TEXT, path TEXT, unit TEXT, errfirst INTEGER,
@@ -149,7 +135,20 @@ class Collector:
                                fund_name TEXT, budget REAL, spent REAL, rate REAL, score REAL, grade TEXT);
         """)
         self.tally = Tally()
-        self.rates = RateSums()
+        self.frameworks: dict[str, FrameworkInfo] = {}  # by label
+        self.framework_counts: dict[str, int] = {}  # departments scored under each
+        self.rates: dict[str, RateSums] = {}
+
+    def add_framework(self, info: FrameworkInfo) -> None:
+        """Register a framework (again is fine); one label never stands for two frameworks."""
+        known = self.frameworks.get(info.label)
+        if known is None:
+            self.frameworks[info.label] = info
+            self.framework_counts[info.label] = 0
+            self.rates[info.label] = RateSums(info)
+        elif known != info:
+            raise FrameworkConflict(
+                f"指标框架“{info.label}”与同名、同指纹的另一框架的指标不一致，无法确定各列对应的指标")
 
     def add(self, result: Mapping) -> None:
         name, path = result["name"], result.get("path", result["name"])
@@ -157,13 +156,12 @@ class Collector:
             self.tally.skipped_names.append(name)
             return
         self.tally.files += 1
-        keys = result.get("keys")
-        if result["ok"] and keys is not None and tuple(keys) != seed_framework().keys:
-            # the summary's columns are the built-in table's; another table's scores would land under
-            # the wrong indicators, so such a workbook is listed, not summed
-            result = {"ok": False, "name": name, "path": path, "reason": (
-                f"该工作簿按指标框架“{result.get('framework') or '未命名'}”（指纹{result.get('fingerprint')}）评分，"
-                f"其指标与本汇总所用的内置框架不同；请把同一框架的工作簿放在一起，另行汇总")}
+        if result["ok"]:
+            info = FrameworkInfo.from_record(result)
+            try:
+                self.add_framework(info)
+            except FrameworkConflict as exc:
+                result = {"ok": False, "name": name, "path": path, "reason": str(exc)}
         if not result["ok"]:
             self.tally.unreadable += 1
             self._db.execute("INSERT INTO failure (name, path, reason) VALUES (?, ?, ?)",
@@ -174,14 +172,16 @@ class Collector:
             self.tally.pending += 1
         if result["errors"]:
             self.tally.with_errors += 1
-        for key, rate in zip(seed_framework().keys, result.get("rates") or ()):
+        self.framework_counts[info.label] += 1
+        rates = self.rates[info.label]
+        for key, rate in zip(info.keys, result.get("rates") or ()):
             if rate is not None:
-                self.rates.add(key, Fraction(*rate))
+                rates.add(key, Fraction(*rate))
         unit = result["unit"]
         self._db.execute(
-            "INSERT INTO dept (name, path, unit, scores, total, grade, errors, hints, self_total, self_gap,"
-            " fund_count, fund_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (name, path, unit, json.dumps(result["scores"]), result["total"], result["grade"],
+            "INSERT INTO dept (name, path, unit, framework, scores, total, grade, errors, hints, self_total,"
+            " self_gap, fund_count, fund_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, path, unit, info.label, json.dumps(result["scores"]), result["total"], result["grade"],
              result["errors"], result["hints"], result["self_total"], result["self_gap"],
              result.get("fund_count") or None, result.get("fund_score")))
         for fund in result.get("funds") or ():
@@ -191,8 +191,8 @@ class Collector:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(name, path, unit, 0 if f[0] == "错误" else 1, *f) for f in result["findings"]])
 
-    def add_rates(self, key: str, average: float, count: int) -> None:
-        self.rates.add(key, Fraction(average), count)
+    def add_rates(self, label: str, key: str, average: float, count: int) -> None:
+        self.rates[label].add(key, Fraction(average), count)
 
     def add_finding(self, name: str, unit: str, severity: str, sheet: str, cell: str, message: str) -> None:
         """A 问题清单 row read back from another summary (`merge`)."""
@@ -218,12 +218,28 @@ class Collector:
             "SELECT name FROM (SELECT name FROM dept UNION ALL SELECT name FROM failure)"
             " GROUP BY name HAVING COUNT(*) > 1 ORDER BY name")]
 
-    def departments(self) -> Iterator[tuple]:
-        """Ranked rows: best 总分 first, incomplete ones last; ties in file-name order."""
+    def labels(self) -> list[str]:
+        """The frameworks departments were scored under, in the summary's order."""
+        return ordered({label: n for label, n in self.framework_counts.items() if n})
+
+    def columns(self) -> tuple[str, ...]:
+        """汇总's header: the indicator columns are the union of the frameworks present."""
+        return SUMMARY_HEAD + union_keys(self.frameworks[label] for label in self.labels()) + SUMMARY_TAIL
+
+    def mixed_note(self) -> str | None:
+        return mixed_note(self.labels(), self.framework_counts)
+
+    def finish(self) -> Tally:
+        """The tally, with the note on mixed frameworks, once every result is in."""
+        self.tally.framework_note = self.mixed_note()
+        return self.tally
+
+    def departments(self, label: str) -> Iterator[tuple]:
+        """One framework's rows, ranked: best 总分 first, incomplete ones last; ties in file-name order."""
         return iter(self._db.execute(
             "SELECT name, unit, scores, total, grade, errors, hints, self_total, self_gap, fund_count, fund_score"
-            " FROM dept"
-            " ORDER BY total IS NULL, total DESC, name, path, seq"))
+            " FROM dept WHERE framework = ?"
+            " ORDER BY total IS NULL, total DESC, name, path, seq", (label,)))
 
     def findings(self) -> Iterator[tuple]:
         return iter(self._db.execute(
@@ -239,243 +255,14 @@ class Collector:
     def failures(self) -> Iterator[tuple]:
         return iter(self._db.execute("SELECT name, reason FROM failure ORDER BY name, path, seq"))
 
-    def best_total(self) -> float | None:
-        return self._db.execute("SELECT MAX(total) FROM dept").fetchone()[0]
+    def best_total(self, label: str) -> float | None:
+        return self._db.execute("SELECT MAX(total) FROM dept WHERE framework = ?", (label,)).fetchone()[0]
 
     def count(self, table: str) -> int:
         return self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
     def close(self) -> None:
         self._db.close()
-
-
-# ---- writing ------------------------------------------------------------------------------------
-
-
-def clean(value: object) -> str:
-    """Workbook text made safe for a cell: no control characters, within Excel's length limit."""
-    return ILLEGAL_CHARACTERS_RE.sub("", str(value))[:MAX_CELL_TEXT]
-
-
-class _Cells:
-    """Styled write-only cells for one sheet."""
-
-    def __init__(self, ws):
-        self.ws = ws
-
-    def text(self, value, font=None) -> WriteOnlyCell | None:
-        if value is None or value == "":
-            return None
-        text = clean(value)
-        cell = WriteOnlyCell(self.ws, value=text)
-        # text from a department's workbook is never a formula, whatever it starts with…
-        cell.data_type = "s"
-        if text.startswith(FORMULA_STARTS):
-            # …nor after someone edits the cell, or exports the sheet as CSV: Excel's own text mark
-            cell.quotePrefix = True
-        if font is not None:
-            cell.font = font
-        return cell
-
-    def number(self, value, fmt: str) -> WriteOnlyCell | None:
-        if value is None:
-            return None
-        cell = WriteOnlyCell(self.ws, value=value)
-        cell.number_format = fmt
-        return cell
-
-    def score(self, value) -> WriteOnlyCell:
-        return self.text(PENDING, _PENDING_FONT) if value is None else self.number(value, SCORE_FORMAT)
-
-    def header(self, titles: Iterable[str]) -> list[WriteOnlyCell]:
-        cells = []
-        for title in titles:
-            cell = self.text(title)
-            cell.font, cell.fill, cell.alignment, cell.border = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGN, _HEADER_BORDER
-            cells.append(cell)
-        return cells
-
-
-def _setup_table(ws, widths: Mapping[int, float], rows: int, columns: int, freeze: str, *, wide=True) -> None:
-    """Widths, frozen header, filter buttons and print settings; write-only sheets need these first."""
-    for index, width in widths.items():
-        ws.column_dimensions[get_column_letter(index)].width = width
-    ws.row_dimensions[1].height = 30
-    ws.freeze_panes = freeze
-    ws.auto_filter.ref = f"A1:{get_column_letter(columns)}{max(rows + 1, 2)}"
-    ws.print_title_rows = "1:1"
-    ws.page_setup.paperSize = "9"  # A4
-    ws.page_setup.orientation = "landscape" if wide else "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins.left = ws.page_margins.right = 0.3
-
-
-def _summary_sheet(wb: Workbook, collector: Collector) -> int:
-    """汇总; returns how many departments have a 总分 (they come first, for the chart)."""
-    ws = wb.create_sheet(SUMMARY_SHEET)
-    n = collector.count("dept")
-    widths = {1: 6, 2: 28, 3: 26}
-    first_key = len((RANK, FILE, UNIT)) + 1
-    for i in range(len(seed_framework().keys)):
-        widths[first_key + i] = 9
-    tail = first_key + len(seed_framework().keys)
-    widths.update({tail: 9, tail + 1: 7, tail + 2: 7, tail + 3: 7, tail + 4: 9, tail + 5: 10, tail + 6: 9,
-                   tail + 7: 9})
-    _setup_table(ws, widths, n, len(SUMMARY_COLUMNS), "D2")
-    errors_col = get_column_letter(tail + 2)
-    if n:
-        ws.conditional_formatting.add(
-            f"{errors_col}2:{errors_col}{n + 1}",
-            CellIsRule(operator="greaterThan", formula=["0"], fill=PatternFill("solid", bgColor="FFC7CE"),
-                       font=Font(color="9C0006")))
-        gap_col = get_column_letter(tail + 5)
-        ws.conditional_formatting.add(
-            f"{gap_col}2:{gap_col}{n + 1}",
-            CellIsRule(operator="greaterThan", formula=["0"], font=Font(color="9C0006")))
-    cells = _Cells(ws)
-    ws.append(cells.header(SUMMARY_COLUMNS))
-    complete = 0
-    rank = 0
-    previous = None
-    for position, (name, unit, scores, total, grade, errors, hints, self_total, self_gap, fund_count,
-                   fund_score) in enumerate(collector.departments(), start=1):
-        if total is not None:
-            complete += 1
-            if total != previous:  # competition ranking: ties share a rank, the next rank skips
-                rank, previous = position, total
-        row = [cells.number(rank, COUNT_FORMAT) if total is not None else None,
-               cells.text(name), cells.text(unit or NO_UNIT)]
-        row += [cells.score(s) for s in json.loads(scores)]
-        row += [cells.score(total), cells.text(grade or PENDING, None if grade else _PENDING_FONT),
-                cells.number(errors, COUNT_FORMAT), cells.number(hints, COUNT_FORMAT),
-                cells.number(self_total, SCORE_FORMAT), cells.number(self_gap, GAP_FORMAT)]
-        # blank for a department without funds; 待补充 while one of its funds has no 得分 yet
-        row += [cells.number(fund_count, COUNT_FORMAT), cells.score(fund_score) if fund_count else None]
-        ws.append(row)
-    return complete
-
-
-def _findings_sheet(wb: Workbook, collector: Collector) -> None:
-    ws = wb.create_sheet(FINDINGS_SHEET)
-    _setup_table(ws, {1: 28, 2: 26, 3: 6, 4: 10, 5: 8, 6: 100}, collector.count("finding"),
-                 len(FINDING_COLUMNS), "A2")
-    cells = _Cells(ws)
-    ws.append(cells.header(FINDING_COLUMNS))
-    error_font = Font(name="等线", color="9C0006", bold=True)
-    for name, unit, severity, sheet, cell, message in collector.findings():
-        ws.append([cells.text(name), cells.text(unit or NO_UNIT),
-                   cells.text(severity, error_font if severity == "错误" else None),
-                   cells.text(sheet), cells.text(cell), cells.text(message)])
-
-
-def _funds_sheet(wb: Workbook, collector: Collector) -> None:
-    """专项资金: every fund of every department; written (header only) even when there are none,
-    so that `merge` can tell a summary without funds from one made before funds were summarised."""
-    ws = wb.create_sheet(FUNDS_SHEET)
-    _setup_table(ws, {1: 28, 2: 26, 3: 7, 4: 34, 5: 13, 6: 13, 7: 9, 8: 9, 9: 7}, collector.count("fund"),
-                 len(FUND_COLUMNS), "C2")
-    cells = _Cells(ws)
-    ws.append(cells.header(FUND_COLUMNS))
-    for name, unit, number, fund_name, budget, spent, rate, score, grade in collector.funds():
-        ws.append([cells.text(name), cells.text(unit or NO_UNIT), cells.number(number, COUNT_FORMAT),
-                   cells.text(fund_name), cells.number(budget, MONEY_FORMAT), cells.number(spent, MONEY_FORMAT),
-                   cells.number(rate, EXEC_RATE_FORMAT), cells.score(score),
-                   cells.text(grade or PENDING, None if grade else _PENDING_FONT)])
-
-
-def _failed_sheet(wb: Workbook, collector: Collector) -> None:
-    ws = wb.create_sheet(FAILED_SHEET)
-    _setup_table(ws, {1: 40, 2: 110}, collector.count("failure"), len(FAILED_COLUMNS), "A2")
-    cells = _Cells(ws)
-    ws.append(cells.header(FAILED_COLUMNS))
-    for name, reason in collector.failures():
-        ws.append([cells.text(name), cells.text(reason)])
-
-
-def _chart_sheet(wb: Workbook, collector: Collector, summary_ws, complete: int) -> None:
-    ws = wb.create_sheet(CHART_SHEET)
-    for col, width in zip("ABCD", (20, 12, 11, 11)):
-        ws.column_dimensions[col].width = width
-    cells = _Cells(ws)
-    ws.append([cells.text("各指标平均得分率（得分÷分值）：从低到高排列，越靠前越值得优先关注", _TITLE_FONT)])
-    ws.append(cells.header(RATE_COLUMNS))
-    rows = collector.rates.rows()
-    for key, level2, n, average in rows:
-        ws.append([cells.text(key), cells.text(level2), cells.number(n, COUNT_FORMAT),
-                   cells.number(average, RATE_FORMAT)])
-    ws.append([])
-    ws.append([cells.text(collector.tally.line() + "；明细见“汇总”“专项资金”“问题清单”“无法读取”表。")])
-
-    scored_rates = sum(1 for r in rows if r[3] is not None)
-    if scored_rates:
-        chart = BarChart()
-        chart.type = "bar"
-        chart.style = 10
-        chart.title = "各指标平均得分率（越短越需关注）"
-        chart.legend = None
-        top = RATES_HEADER_ROW + 1
-        chart.add_data(Reference(ws, min_col=4, min_row=top, max_row=top + scored_rates - 1), titles_from_data=False)
-        chart.set_categories(Reference(ws, min_col=1, min_row=top, max_row=top + scored_rates - 1))
-        _bars(chart, scored_rates)
-        chart.y_axis.scaling.max = 1
-        chart.y_axis.number_format = "0%"
-        chart.y_axis.majorUnit = 0.2
-        chart.dataLabels = DataLabelList(showVal=True, showSerName=False, showCatName=False,
-                                         showLegendKey=False, showPercent=False)
-        chart.dataLabels.numFmt = "0.0%"
-        chart.dataLabels.position = "inEnd"  # inside the bar: a 100% label is not cut off
-        ws.add_chart(chart, "F2")
-
-    if complete:
-        chart = BarChart()
-        chart.type = "bar"
-        chart.style = 10
-        chart.title = "各部门总分（按总分排序）"
-        chart.legend = None
-        total_col = SUMMARY_COLUMNS.index(TOTAL) + 1
-        unit_col = SUMMARY_COLUMNS.index(UNIT) + 1
-        chart.add_data(Reference(summary_ws, min_col=total_col, min_row=2, max_row=complete + 1),
-                       titles_from_data=False)
-        chart.set_categories(Reference(summary_ws, min_col=unit_col, min_row=2, max_row=complete + 1))
-        _bars(chart, complete)
-        best = collector.best_total()
-        if best is not None and best <= 100:
-            chart.y_axis.scaling.max = 100
-        chart.y_axis.number_format = "0"
-        ws.add_chart(chart, "F30")  # below the rate chart (about 24 rows tall)
-
-
-def _bars(chart: BarChart, count: int) -> None:
-    """Horizontal bars in table order, every label shown: one readable bar per row."""
-    chart.x_axis.scaling.orientation = "maxMin"  # first row on top, as in the table
-    chart.y_axis.crosses = "max"  # …and the value axis back at the bottom
-    chart.y_axis.scaling.min = 0
-    chart.x_axis.tickLblSkip = 1
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.gapWidth = 60
-    chart.width = 18
-    chart.height = min(max(8.0, 0.6 * count + 3), 400.0)  # Excel's limit is about 1,400 cm
-
-
-def write_summary(target: Path, collector: Collector) -> None:
-    """The five sheets, written to a temporary file beside `target` that then replaces it."""
-    wb = Workbook(write_only=True)
-    wb.properties.creator = "evalbook"
-    complete = _summary_sheet(wb, collector)
-    summary_ws = wb[SUMMARY_SHEET]
-    _chart_sheet(wb, collector, summary_ws, complete)
-    _funds_sheet(wb, collector)
-    _findings_sheet(wb, collector)
-    _failed_sheet(wb, collector)
-    save_atomically(wb, target)
-
-
-def save_atomically(wb: Workbook, target: Path) -> None:
-    """The summary through the same atomic routine as every other write (temp file, fsync, replace)."""
-    atomic_write(target, wb.save)
 
 
 def is_summary(path: Path) -> bool:

@@ -102,7 +102,8 @@ def batch_record(evaluation: Evaluation, path: str, name: str) -> dict:
     return {
         "ok": True, "path": path, "name": name, "unit": evaluation.unit,
         "framework": evaluation.framework.name, "fingerprint": evaluation.framework.fingerprint,
-        "keys": list(evaluation.framework.keys), "scores": scores, "rates": rates,
+        "keys": list(evaluation.framework.keys), "level2": [ind.level2 for ind in evaluation.framework.indicators],
+        "scores": scores, "rates": rates,
         "total": _score(total),
         "grade": evaluation.grade,
         "self_total": _score(self_total),
