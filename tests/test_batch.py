@@ -331,7 +331,7 @@ def test_merge_of_parts_equals_one_batch_over_all(folder, tmp_path, capsys):
     code, out, err = run(capsys, "merge", part_a, part_b, "-o", merged)
     assert code == code_whole and err == ""
     assert out.startswith("合并2份汇总，") and out_whole.split("；")[0] in out
-    for title in ("汇总", "专项资金", "问题清单", "无法读取"):
+    for title in ("汇总", "部门指标", "专项资金", "专项指标", "问题清单", "无法读取"):
         assert sheet_rows(merged, title) == sheet_rows(whole, title)
     got, want = sheet_rows(merged, "图表"), sheet_rows(whole, "图表")
     assert [r[:3] for r in got] == [r[:3] for r in want]
@@ -475,7 +475,7 @@ def test_funds_columns_in_the_summary(funds_scored):
 
 def test_funds_sheet_formats_header_and_filter(funds_scored):
     wb = openpyxl.load_workbook(funds_scored)
-    assert wb.sheetnames == ["汇总", "图表", "专项资金", "问题清单", "无法读取", "框架"]
+    assert wb.sheetnames == ["汇总", "图表", "部门指标", "专项资金", "专项指标", "问题清单", "无法读取", "框架"]
     ws = wb["专项资金"]
     assert ws.freeze_panes == "C2"
     assert ws.auto_filter.ref == "A1:I5"
@@ -505,8 +505,12 @@ def test_funds_are_the_same_for_one_process_and_two(funds_scored, funds_folder, 
 def test_worker_result_for_funds_is_small_and_plain(funds_folder):
     result = batch.score_file(batch.Task(str(funds_folder / "住建局.xlsm"), "住建局.xlsm"))
     assert result["fund_count"] == 2 and result["fund_score"] == 87.38
-    assert result["funds"][0] == {"number": 1, "name": WATERWORKS, "budget": 1200.0, "spent": 1080.0,
-                                  "rate": 0.9, "score": 96.71, "grade": "优"}
+    waterworks = result["funds"][0]
+    assert {k: v for k, v in waterworks.items() if k != "indicators"} == {
+        "number": 1, "name": WATERWORKS, "budget": 1200.0, "spent": 1080.0, "rate": 0.9, "score": 96.71, "grade": "优"}
+    # 预算执行率 10 × 90% = 9 first, then the sheet's rows: 新增管道长度 3842/3000 capped at 100% of 6.25
+    assert waterworks["indicators"][:2] == [["预算执行率", "", "预算执行率", 10.0, 0.9, 9.0],
+                                            ["产出", "数量", "新增管道长度", 6.25, 1.280667, 6.25]]
 
     def plain(value):
         if isinstance(value, dict):
@@ -533,7 +537,7 @@ def test_merge_carries_the_funds(funds_folder, tmp_path, capsys):
     run(capsys, "batch", a, b, "-o", whole, "--jobs", 1)
     code, _, err = run(capsys, "merge", part_b, part_a, "-o", merged)
     assert code == 1 and err == ""
-    for title in ("汇总", "专项资金", "问题清单", "无法读取"):
+    for title in ("汇总", "部门指标", "专项资金", "专项指标", "问题清单", "无法读取"):
         assert sheet_rows(merged, title) == sheet_rows(whole, title)
     funds = as_dicts(merged, "专项资金")
     assert [(f["文件"], f["专项序号"], f["得分"]) for f in funds] == [

@@ -187,7 +187,7 @@ def test_merge_of_summaries_from_different_frameworks_equals_one_batch(mixed, su
     assert err == f"evalbook: 提示：{NOTE}\n"
     assert out.startswith("合并2份汇总，共3个文件：已评分3个，无法读取0个；")
     # the part's own names (衡山县住建局2020.xlsm) differ from the batch's (混合/…): compare without 文件
-    for title in ("汇总", "专项资金", "问题清单", "框架"):
+    for title in ("汇总", "部门指标", "专项资金", "专项指标", "问题清单", "框架"):
         got, want = as_dicts(merged, title), as_dicts(whole, title)
         assert [{k: v for k, v in r.items() if k != "文件"} for r in got] == \
                [{k: v for k, v in r.items() if k != "文件"} for r in want], title

@@ -381,11 +381,21 @@ def test_batch_marks_formula_like_text_in_every_sheet(hostile_book, tmp_path, ca
     assert code in (0, 1), err
     n_findings = len(dicts(out, "问题清单"))
     assert n_findings >= 1
+
+    def name_and_unit(n):  # 文件 and 单位名称 (单位) of rows 2 … n + 1
+        return sorted([f"A{r}" for r in range(2, n + 2)] + [f"B{r}" for r in range(2, n + 2)])
+
+    fund_rows = dicts(out, "专项指标")
+    first_fund = [f"D{r}" for r, row in enumerate(fund_rows, start=2) if row["专项序号"] == 1]
+    # 专项1: 预算执行率 and 13 indicators (8 产出 at 6.25, 4 效益 at 7.5, 满意度 10); 专项2: 预算执行率 and 7
+    assert len(fund_rows) == 22 and len(first_fund) == 14
     assert formula_like_cells(out) == {
         "汇总": ["B2", "C2"],  # 文件, 单位名称
         "图表": [],
+        "部门指标": name_and_unit(16),
         "专项资金": ["A2", "A3", "B2", "B3", "D2"],  # 文件 and 单位名称 of both funds, the first fund's name
-        "问题清单": sorted([f"A{r}" for r in range(2, n_findings + 2)] + [f"B{r}" for r in range(2, n_findings + 2)]),
+        "专项指标": sorted(name_and_unit(22) + first_fund),
+        "问题清单": name_and_unit(n_findings),
         "无法读取": [],
         "框架": [],
     }

@@ -21,6 +21,7 @@ from pathlib import Path
 from evalbook.bureau import summary as S
 from evalbook.bureau.frameworks import SEED, FrameworkInfo, union_keys
 from evalbook.bureau.summary_book import write_summary
+from evalbook.bureau.tables import check_csv_folder, write_csv
 from evalbook.core.errors import WorkbookUnusable
 from evalbook.core.numbers import PENDING
 from evalbook.core.numbers import quote
@@ -36,7 +37,8 @@ def cmd_merge(args) -> int:
     # silently missing from the ranking
     parts = discover(args.inputs, target)
     check_writable(target)
-    tally, duplicates, without_funds, unreadable = merge_summaries(parts, target)
+    csv_folder = check_csv_folder(args.csv) if args.csv else None
+    tally, duplicates, without_funds, unreadable = merge_summaries(parts, target, csv_folder)
     for name, reason in unreadable:
         print(f"evalbook: 注意：{terminal_safe(reason)}（已列入“无法读取”表）", file=sys.stderr)
     if without_funds:
@@ -49,7 +51,8 @@ def cmd_merge(args) -> int:
               file=sys.stderr)
     if tally.framework_note:
         print(f"evalbook: 提示：{terminal_safe(tally.framework_note)}", file=sys.stderr)
-    print(f"合并{len(parts)}份汇总，{tally.line()}；合并结果已写入：{terminal_safe(target)}")
+    csv_note = f"；CSV表格已写入：{terminal_safe(csv_folder)}" if csv_folder is not None else ""
+    print(f"合并{len(parts)}份汇总，{tally.line()}；合并结果已写入：{terminal_safe(target)}{csv_note}")
     return tally.exit_code()
 
 
@@ -73,11 +76,14 @@ class _Discard:
     def add(self, result) -> None: ...
     def add_finding(self, *fields) -> None: ...
     def add_fund(self, *fields) -> None: ...
+    def add_indicator(self, *fields) -> None: ...
+    def add_fund_indicator(self, *fields) -> None: ...
     def add_rates(self, *fields) -> None: ...
 
 
-def merge_summaries(parts, target: Path):
-    """Read every part (a `batch.Task`), then write the merged summary; returns (Tally, duplicated
+def merge_summaries(parts, target: Path, csv_folder: Path | None = None):
+    """Read every part (a `batch.Task`), then write the merged summary (and the tidy tables to
+    `csv_folder`); returns (Tally, duplicated
     file names, names of parts made before funds were summarised, (part, reason) of the parts that
     could not be read and are listed in 无法读取)."""
     with tempfile.TemporaryDirectory(prefix="evalbook-merge-") as spill:
@@ -94,6 +100,8 @@ def merge_summaries(parts, target: Path):
                     unreadable.append((part.name, reason))
             duplicates = collector.duplicates()
             write_summary(target, collector)
+            if csv_folder is not None:
+                write_csv(csv_folder, collector)
             return collector.finish(), duplicates, without_funds, unreadable
         finally:
             collector.close()
@@ -156,6 +164,16 @@ def read_summary(path: Path, collector) -> bool:
         if has_funds:
             for row in _rows(wb[S.FUNDS_SHEET], S.FUND_COLUMNS, path):
                 collector.add_fund(_text(row[S.FILE]), _unit(row[S.UNIT]), _fund(row))
+        # the tidy sheets; a summary made before them merges without (its 汇总 still has every score)
+        if S.INDICATORS_SHEET in wb.sheetnames:
+            for row in _rows(wb[S.INDICATORS_SHEET], S.INDICATOR_COLUMNS, path):
+                collector.add_indicator(*_indicator(row, frameworks))
+        if S.FUND_INDICATORS_SHEET in wb.sheetnames:
+            for row in _rows(wb[S.FUND_INDICATORS_SHEET], S.FUND_INDICATOR_COLUMNS, path):
+                collector.add_fund_indicator(
+                    _text(row[S.FILE]), _unit(row[S.UNIT]), _count(row, S.FUND_NUMBER, blank=None),
+                    _text(row[S.FUND_NAME]), _text(row[S.LEVEL1]), _text(row[S.LEVEL2]), _text(row[S.LEVEL3]),
+                    _number(row, S.WEIGHT), _number(row, S.RATIO), _number(row, S.SCORE))
         if S.CHART_SHEET in wb.sheetnames:
             _read_rates(wb[S.CHART_SHEET], collector, path, frameworks)
         return has_funds
@@ -292,6 +310,18 @@ def _department(row: _Row, frameworks: dict[str, FrameworkInfo]) -> dict:
         "fund_count": fund_count,
         "fund_score": _number(row, S.FUND_SCORE),
     }
+
+
+def _indicator(row: _Row, frameworks: dict[str, FrameworkInfo]) -> tuple:
+    label = _text(row[S.FRAMEWORK])
+    info = frameworks.get(label)
+    if info is None:
+        raise row.bad(S.FRAMEWORK, f"的框架{quote(label)}不在“{S.FRAMEWORKS_SHEET}”表中")
+    key = _text(row[S.INDICATOR])
+    if key not in info.keys:
+        raise row.bad(S.INDICATOR, f"{quote(key)}不是框架“{label}”的指标")
+    return (_text(row[S.FILE]), _unit(row[S.UNIT]), label, _count(row, S.POSITION), _text(row[S.LEVEL2]), key,
+            _number(row, S.WEIGHT), _number(row, S.VALUE), _number(row, S.SCORE), _number(row, S.SELF_SCORE))
 
 
 def _fund(row: _Row) -> dict:

@@ -24,6 +24,8 @@ FINDINGS_SHEET = "问题清单"
 FAILED_SHEET = "无法读取"
 FUNDS_SHEET = "专项资金"
 FRAMEWORKS_SHEET = "框架"
+INDICATORS_SHEET = "部门指标"  # one row per department × indicator (tidy: for pivot tables and pandas)
+FUND_INDICATORS_SHEET = "专项指标"  # one row per fund × indicator
 
 RANK, FILE, UNIT, FRAMEWORK = "排名", "文件", "单位名称", "框架"
 TOTAL, GRADE, ERRORS, HINTS = "总分", "等级", "错误数", "提示数"
@@ -45,6 +47,10 @@ RATES_HEADER_ROW = 2  # row 1 of 图表 is its title
 FRAMEWORK_NAME, FINGERPRINT, POSITION, LEVEL2, INDICATOR = "框架名称", "指纹", "序号", "二级指标", "指标"
 FRAMEWORK_COLUMNS = (FRAMEWORK, FRAMEWORK_NAME, FINGERPRINT, POSITION, LEVEL2, INDICATOR)
 WHOLE_SUMMARY = "（全部文件）"  # 问题清单's 文件 for a note about the summary itself, not one file
+WEIGHT, VALUE, SELF_SCORE = "分值", "计算值", "自评得分"
+INDICATOR_COLUMNS = (FILE, UNIT, FRAMEWORK, POSITION, LEVEL2, INDICATOR, WEIGHT, VALUE, SCORE, SELF_SCORE)
+LEVEL1, LEVEL3, RATIO = "一级指标", "三级指标", "完成比例"
+FUND_INDICATOR_COLUMNS = (FILE, UNIT, FUND_NUMBER, FUND_NAME, LEVEL1, LEVEL2, LEVEL3, WEIGHT, RATIO, SCORE)
 
 NO_UNIT = "（未填报单位）"
 MAX_CELL_TEXT = 32767  # Excel's limit for one cell
@@ -133,6 +139,12 @@ class Collector:
             CREATE TABLE failure (seq INTEGER PRIMARY KEY, name TEXT, path TEXT, reason TEXT);
             CREATE TABLE fund (seq INTEGER PRIMARY KEY, name TEXT, path TEXT, unit TEXT, number INTEGER,
                                fund_name TEXT, budget REAL, spent REAL, rate REAL, score REAL, grade TEXT);
+            CREATE TABLE indicator (seq INTEGER PRIMARY KEY, name TEXT, path TEXT, unit TEXT, framework TEXT,
+                                    position INTEGER, level2 TEXT, key TEXT, weight REAL, value REAL,
+                                    score REAL, self_score REAL);
+            CREATE TABLE fund_indicator (seq INTEGER PRIMARY KEY, name TEXT, path TEXT, unit TEXT,
+                                         number INTEGER, fund_name TEXT, level1 TEXT, level2 TEXT,
+                                         indicator TEXT, weight REAL, ratio REAL, score REAL);
         """)
         self.tally = Tally()
         self.frameworks: dict[str, FrameworkInfo] = {}  # by label
@@ -184,8 +196,18 @@ class Collector:
             (name, path, unit, info.label, json.dumps(result["scores"]), result["total"], result["grade"],
              result["errors"], result["hints"], result["self_total"], result["self_gap"],
              result.get("fund_count") or None, result.get("fund_score")))
+        if "weights" in result:  # a batch record; `merge` reads a part's 部门指标 sheet on its own
+            self._db.executemany(
+                "INSERT INTO indicator (name, path, unit, framework, position, level2, key, weight, value, score,"
+                " self_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(name, path, unit, info.label, position, level2, key, weight, value, score, self_score)
+                 for position, (key, level2, weight, value, score, self_score) in enumerate(zip(
+                     info.keys, info.level2, result["weights"], result["values"], result["scores"],
+                     result["self_scores"]), start=1)])
         for fund in result.get("funds") or ():
             self._add_fund(name, path, unit, fund)
+            for row in fund.get("indicators") or ():
+                self._add_fund_indicator(name, path, unit, fund["number"], fund["name"], *row)
         self._db.executemany(
             "INSERT INTO finding (name, path, unit, errfirst, severity, sheet, cell, message)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -200,6 +222,27 @@ class Collector:
             "INSERT INTO finding (name, path, unit, errfirst, severity, sheet, cell, message)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (name, name, unit, 0 if severity == "错误" else 1, severity, sheet, cell, message))
+
+    def add_indicator(self, name: str, unit: str, label: str, position: int, level2: str, key: str,
+                      weight: float | None, value: float | None, score: float | None,
+                      self_score: float | None) -> None:
+        """A 部门指标 row read back from another summary (`merge`)."""
+        self._db.execute(
+            "INSERT INTO indicator (name, path, unit, framework, position, level2, key, weight, value, score,"
+            " self_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, name, unit, label, position, level2, key, weight, value, score, self_score))
+
+    def add_fund_indicator(self, name: str, unit: str, *fields) -> None:
+        """A 专项指标 row read back from another summary (`merge`): 专项序号, 专项资金名称, 一级指标,
+        二级指标, 三级指标, 分值, 完成比例, 得分."""
+        self._add_fund_indicator(name, name, unit, *fields)
+
+    def _add_fund_indicator(self, name: str, path: str, unit: str, number, fund_name, level1, level2, indicator,
+                            weight, ratio, score) -> None:
+        self._db.execute(
+            "INSERT INTO fund_indicator (name, path, unit, number, fund_name, level1, level2, indicator, weight,"
+            " ratio, score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, path, unit, number, fund_name, level1, level2, indicator, weight, ratio, score))
 
     def add_fund(self, name: str, unit: str, fund: Mapping) -> None:
         """A 专项资金 row read back from another summary (`merge`)."""
@@ -240,6 +283,31 @@ class Collector:
             "SELECT name, unit, scores, total, grade, errors, hints, self_total, self_gap, fund_count, fund_score"
             " FROM dept WHERE framework = ?"
             " ORDER BY total IS NULL, total DESC, name, path, seq", (label,)))
+
+    def ranked(self, label: str) -> Iterator[tuple[int | None, tuple]]:
+        """(排名, row) for one framework's departments: competition ranking (ties share a rank, the
+        next rank skips); no rank while 总分 is 待补充."""
+        rank, previous = 0, None
+        for position, row in enumerate(self.departments(label), start=1):
+            total = row[3]
+            if total is None:
+                yield None, row
+                continue
+            if total != previous:
+                rank, previous = position, total
+            yield rank, row
+
+    def indicators(self) -> Iterator[tuple]:
+        """部门指标 rows by file, each department's in its framework's order."""
+        return iter(self._db.execute(
+            "SELECT name, unit, framework, position, level2, key, weight, value, score, self_score FROM indicator"
+            " ORDER BY name, path, seq"))
+
+    def fund_indicators(self) -> Iterator[tuple]:
+        """专项指标 rows by file, then 专项序号, each fund's in its sheet's order."""
+        return iter(self._db.execute(
+            "SELECT name, unit, number, fund_name, level1, level2, indicator, weight, ratio, score"
+            " FROM fund_indicator ORDER BY name, number, path, seq"))
 
     def findings(self) -> Iterator[tuple]:
         return iter(self._db.execute(

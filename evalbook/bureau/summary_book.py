@@ -1,4 +1,5 @@
-"""The summary workbook written from a `Collector`: 汇总, 图表, 专项资金, 问题清单, 无法读取, 框架.
+"""The summary workbook written from a `Collector`: 汇总, 图表, 部门指标, 专项资金, 专项指标, 问题清单,
+无法读取, 框架.
 
 Streamed with openpyxl's write-only mode, so memory stays flat however many departments there
 are.  Departments scored under different frameworks share one 汇总 table (filterable by 框架) but
@@ -25,8 +26,9 @@ from openpyxl.utils import get_column_letter
 from evalbook.adapters.package import atomic_write
 from evalbook.bureau.summary import (
     CHART_SHEET, ERRORS, FAILED_COLUMNS, FAILED_SHEET, FINDING_COLUMNS, FINDINGS_SHEET, FRAMEWORK,
-    FRAMEWORK_COLUMNS, FRAMEWORKS_SHEET, FUND_COLUMNS, FUNDS_SHEET, NO_UNIT, RATE_COLUMNS, RATES_HEADER_ROW,
-    SELF_GAP, SUMMARY_HEAD, SUMMARY_SHEET, TOTAL, UNIT, WHOLE_SUMMARY, Collector,
+    FRAMEWORK_COLUMNS, FRAMEWORKS_SHEET, FUND_COLUMNS, FUND_INDICATOR_COLUMNS, FUND_INDICATORS_SHEET, FUNDS_SHEET,
+    INDICATOR_COLUMNS, INDICATORS_SHEET, NO_UNIT, RATE_COLUMNS, RATES_HEADER_ROW, SELF_GAP, SUMMARY_HEAD,
+    SUMMARY_SHEET, TOTAL, UNIT, WHOLE_SUMMARY, Collector,
 )
 from evalbook.core.numbers import PENDING
 from evalbook.core.textsafe import FORMULA_STARTS
@@ -81,6 +83,14 @@ class _Cells:
         cell = WriteOnlyCell(self.ws, value=value)
         cell.number_format = fmt
         return cell
+
+    def plain(self, value):
+        """A cell of a long tidy sheet: the bare value (styling every cell would triple the time
+        a summary takes to write), except text that must be marked as text."""
+        if isinstance(value, str):
+            text = clean(value)
+            return self.text(text) if text.startswith(FORMULA_STARTS) else (text or None)
+        return value
 
     def score(self, value) -> WriteOnlyCell:
         return self.text(PENDING, _PENDING_FONT) if value is None else self.number(value, SCORE_FORMAT)
@@ -151,16 +161,12 @@ def _summary_sheet(wb: Workbook, collector: Collector) -> list[Block]:
     for label in collector.labels():
         keys = collector.frameworks[label].keys
         block_start = row_number
-        complete = rank = 0
-        previous = None
-        for position, (name, unit, scores, total, grade, errors, hints, self_total, self_gap, fund_count,
-                       fund_score) in enumerate(collector.departments(label), start=1):
-            if total is not None:
-                complete += 1
-                if total != previous:  # competition ranking: ties share a rank, the next rank skips
-                    rank, previous = position, total
+        complete = 0
+        for rank, (name, unit, scores, total, grade, errors, hints, self_total, self_gap, fund_count,
+                   fund_score) in collector.ranked(label):
+            complete += total is not None
             by_key = dict(zip(keys, json.loads(scores)))
-            row = [cells.number(rank, COUNT_FORMAT) if total is not None else None,
+            row = [cells.number(rank, COUNT_FORMAT),
                    cells.text(name), cells.text(unit or NO_UNIT), cells.text(label)]
             # blank under an indicator the department's framework does not have
             row += [cells.score(by_key[key]) if key in by_key else None for key in union]
@@ -206,6 +212,32 @@ def _funds_sheet(wb: Workbook, collector: Collector) -> None:
                    cells.text(fund_name), cells.number(budget, MONEY_FORMAT), cells.number(spent, MONEY_FORMAT),
                    cells.number(rate, EXEC_RATE_FORMAT), cells.score(score),
                    cells.text(grade or PENDING, None if grade else _PENDING_FONT)])
+
+
+def _indicators_sheet(wb: Workbook, collector: Collector) -> None:
+    """部门指标: 汇总's scores one per row, with 分值, 计算值 and 自评: what a pivot table wants."""
+    ws = wb.create_sheet(INDICATORS_SHEET)
+    _setup_table(ws, {1: 28, 2: 26, 3: 40, 4: 6, 5: 12, 6: 20, 7: 7, 8: 10, 9: 8, 10: 8},
+                 collector.count("indicator"), len(INDICATOR_COLUMNS), "C2")
+    cells = _Cells(ws)
+    ws.append(cells.header(INDICATOR_COLUMNS))
+    plain = cells.plain
+    for name, unit, label, position, level2, key, weight, value, score, self_score in collector.indicators():
+        ws.append([plain(name), plain(unit or NO_UNIT), plain(label), position, plain(level2), plain(key),
+                   weight, value, PENDING if score is None else score, self_score])
+
+
+def _fund_indicators_sheet(wb: Workbook, collector: Collector) -> None:
+    """专项指标: every scored row of every fund sheet, 预算执行率 first."""
+    ws = wb.create_sheet(FUND_INDICATORS_SHEET)
+    _setup_table(ws, {1: 28, 2: 26, 3: 7, 4: 34, 5: 10, 6: 12, 7: 30, 8: 7, 9: 9, 10: 8},
+                 collector.count("fund_indicator"), len(FUND_INDICATOR_COLUMNS), "C2")
+    cells = _Cells(ws)
+    ws.append(cells.header(FUND_INDICATOR_COLUMNS))
+    plain = cells.plain
+    for name, unit, number, fund_name, level1, level2, indicator, weight, ratio, score in collector.fund_indicators():
+        ws.append([plain(name), plain(unit or NO_UNIT), number, plain(fund_name), plain(level1), plain(level2),
+                   plain(indicator), weight, ratio, PENDING if score is None else score])
 
 
 def _failed_sheet(wb: Workbook, collector: Collector) -> None:
@@ -318,13 +350,15 @@ def _bars(chart: BarChart, count: int) -> None:
 
 
 def write_summary(target: Path, collector: Collector) -> None:
-    """The six sheets, written to a temporary file beside `target` that then replaces it."""
+    """The eight sheets, written to a temporary file beside `target` that then replaces it."""
     wb = Workbook(write_only=True)
     wb.properties.creator = "evalbook"
     blocks = _summary_sheet(wb, collector)
     summary_ws = wb[SUMMARY_SHEET]
     _chart_sheet(wb, collector, summary_ws, blocks)
+    _indicators_sheet(wb, collector)
     _funds_sheet(wb, collector)
+    _fund_indicators_sheet(wb, collector)
     _findings_sheet(wb, collector)
     _failed_sheet(wb, collector)
     _frameworks_sheet(wb, collector)
