@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="把多份由 evalbook batch 生成的汇总表合并为一份，重新排名并重算图表。")
     merge.add_argument("inputs", nargs="+", metavar="汇总表", help="evalbook batch 生成的汇总表，或其所在文件夹")
     merge.add_argument("-o", "--output", required=True, metavar="合并汇总.xlsx", help="合并结果保存为此文件（.xlsx）")
+    merge.add_argument("--csv", metavar="文件夹", default=None,
+                       help="另把合并结果写成CSV表格（与 batch --csv 相同的六张表）保存到此文件夹")
     merge.set_defaults(handler=_cmd_merge)
     bundle.register(sub)
     doctor.register(sub)

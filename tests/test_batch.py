@@ -43,6 +43,8 @@ FULL = {
     "满意度": 0.95,  # ≥ 90% → 6
 }
 FULL_SCORES = dict(zip(seed_framework().keys, (5, 5, 5, 5, 5, 5, 8, 7, 6, 8, 6, 5, 8, 10, 6, 6)))
+# the 框架 column: the framework's name and the first six digits of its fingerprint
+SEED_LABEL = f"部门整体支出绩效评价指标评分表［{seed_framework().fingerprint[:6]}］"
 
 # file → (填报单位, changes to FULL)
 DEPARTMENTS = {
@@ -192,7 +194,8 @@ def test_totals_ranks_and_counts_match_hand_worked_figures(scored):
         assert r["错误数"] == ERRORS.get(name, 0), name
         assert r["提示数"] == HINTS.get(name, 0), name
     by_name = {r["文件"]: r for r in rows}
-    assert by_name["部门/甲.xlsx"] == {"排名": 1, "文件": "部门/甲.xlsx", "单位名称": "甲局", **FULL_SCORES,
+    assert by_name["部门/甲.xlsx"] == {"排名": 1, "文件": "部门/甲.xlsx", "单位名称": "甲局", "框架": SEED_LABEL,
+                                     **FULL_SCORES,
                                      "总分": 100, "等级": "优", "错误数": 0, "提示数": 0,
                                      "自评总分": None, "自评−总分": None, "专项资金个数": None, "专项资金得分": None}
     assert by_name["部门/乙.xlsx"]["公用经费控制率"] == 3
@@ -244,13 +247,13 @@ def test_charts_frozen_header_and_filters_are_in_the_package(scored):
         assert len(charts) == 2
         xml = "".join(z.read(n).decode("utf-8") for n in charts)
     assert "'图表'!$D$3:$D$18" in xml  # average 得分率 of all 16 indicators
-    assert "'汇总'!$T$2:$T$9" in xml  # 总分 of the eight departments that have one
+    assert "'汇总'!$U$2:$U$9" in xml  # 总分 of the eight departments that have one
     assert "'汇总'!$C$2:$C$9" in xml  # …labelled by 单位名称
     wb = openpyxl.load_workbook(out)
     summary = wb["汇总"]
     assert summary.freeze_panes == "D2"
-    assert summary.auto_filter.ref == "A1:AA11"  # …through 专项资金个数, 专项资金得分
-    assert summary["T2"].number_format == "0.00"
+    assert summary.auto_filter.ref == "A1:AB11"  # …through 专项资金个数, 专项资金得分
+    assert summary["U2"].number_format == "0.00"
     assert wb["问题清单"].auto_filter.ref and wb["无法读取"].freeze_panes == "A2"
     rates = [r for r in wb["图表"].iter_rows(min_row=3, max_row=18, max_col=4, values_only=True)]
     # lowest first: 在职人员控制率 is 1 for eight departments, 0 (戊) and 3/5 (己): 8.6 / 10
@@ -258,7 +261,7 @@ def test_charts_frozen_header_and_filters_are_in_the_package(scored):
     assert rates[0][3] == pytest.approx(0.86)
     # 满意度: 辛 has none; 丙 4/6 and eight at 6/6 → (8 + 2/3) / 9
     satisfaction = next(r for r in rates if r[0] == "满意度")
-    assert satisfaction[2:] == (9, pytest.approx((8 + 2 / 3) / 9))
+    assert satisfaction[2:] == (9, pytest.approx((8 + 2 / 3) / 9), SEED_LABEL)
     assert [r[3] for r in rates] == sorted(r[3] for r in rates)
 
 
@@ -328,7 +331,7 @@ def test_merge_of_parts_equals_one_batch_over_all(folder, tmp_path, capsys):
     code, out, err = run(capsys, "merge", part_a, part_b, "-o", merged)
     assert code == code_whole and err == ""
     assert out.startswith("合并2份汇总，") and out_whole.split("；")[0] in out
-    for title in ("汇总", "专项资金", "问题清单", "无法读取"):
+    for title in ("汇总", "部门指标", "专项资金", "专项指标", "问题清单", "无法读取"):
         assert sheet_rows(merged, title) == sheet_rows(whole, title)
     got, want = sheet_rows(merged, "图表"), sheet_rows(whole, "图表")
     assert [r[:3] for r in got] == [r[:3] for r in want]
@@ -472,16 +475,16 @@ def test_funds_columns_in_the_summary(funds_scored):
 
 def test_funds_sheet_formats_header_and_filter(funds_scored):
     wb = openpyxl.load_workbook(funds_scored)
-    assert wb.sheetnames == ["汇总", "图表", "专项资金", "问题清单", "无法读取"]
+    assert wb.sheetnames == ["汇总", "图表", "部门指标", "专项资金", "专项指标", "问题清单", "无法读取", "框架"]
     ws = wb["专项资金"]
     assert ws.freeze_panes == "C2"
     assert ws.auto_filter.ref == "A1:I5"
     assert (ws["E2"].number_format, ws["F2"].number_format) == ("#,##0.00", "#,##0.00")
     assert ws["G2"].number_format == "0.00%" and ws["H2"].number_format == "0.00"
     summary = wb["汇总"]
-    assert summary["Z1"].value == "专项资金个数" and summary["AA1"].value == "专项资金得分"
+    assert summary["AA1"].value == "专项资金个数" and summary["AB1"].value == "专项资金得分"
     row = next(r for r in summary.iter_rows(min_row=2) if r[1].value == "专项/住建局.xlsm")
-    assert row[25].number_format == "0" and row[26].number_format == "0.00"
+    assert row[26].number_format == "0" and row[27].number_format == "0.00"
 
 
 def test_fund_text_never_becomes_a_formula(funds_scored):
@@ -502,8 +505,12 @@ def test_funds_are_the_same_for_one_process_and_two(funds_scored, funds_folder, 
 def test_worker_result_for_funds_is_small_and_plain(funds_folder):
     result = batch.score_file(batch.Task(str(funds_folder / "住建局.xlsm"), "住建局.xlsm"))
     assert result["fund_count"] == 2 and result["fund_score"] == 87.38
-    assert result["funds"][0] == {"number": 1, "name": WATERWORKS, "budget": 1200.0, "spent": 1080.0,
-                                  "rate": 0.9, "score": 96.71, "grade": "优"}
+    waterworks = result["funds"][0]
+    assert {k: v for k, v in waterworks.items() if k != "indicators"} == {
+        "number": 1, "name": WATERWORKS, "budget": 1200.0, "spent": 1080.0, "rate": 0.9, "score": 96.71, "grade": "优"}
+    # 预算执行率 10 × 90% = 9 first, then the sheet's rows: 新增管道长度 3842/3000 capped at 100% of 6.25
+    assert waterworks["indicators"][:2] == [["预算执行率", "", "预算执行率", 10.0, 0.9, 9.0],
+                                            ["产出", "数量", "新增管道长度", 6.25, 1.280667, 6.25]]
 
     def plain(value):
         if isinstance(value, dict):
@@ -530,7 +537,7 @@ def test_merge_carries_the_funds(funds_folder, tmp_path, capsys):
     run(capsys, "batch", a, b, "-o", whole, "--jobs", 1)
     code, _, err = run(capsys, "merge", part_b, part_a, "-o", merged)
     assert code == 1 and err == ""
-    for title in ("汇总", "专项资金", "问题清单", "无法读取"):
+    for title in ("汇总", "部门指标", "专项资金", "专项指标", "问题清单", "无法读取"):
         assert sheet_rows(merged, title) == sheet_rows(whole, title)
     funds = as_dicts(merged, "专项资金")
     assert [(f["文件"], f["专项序号"], f["得分"]) for f in funds] == [
@@ -554,7 +561,10 @@ def test_merge_takes_a_summary_from_before_funds_and_says_so(funds_folder, tmp_p
     old = tmp_path / "旧.xlsx"
     wb = openpyxl.load_workbook(part)
     del wb["专项资金"]
-    wb["汇总"].delete_cols(26, 2)  # what an older version wrote: no fund columns either
+    wb["汇总"].delete_cols(27, 2)  # what an older version wrote: no fund columns either…
+    wb["汇总"].delete_cols(4)  # …nor 框架 column, 框架 sheet or 框架 in the rate table
+    del wb["框架"]
+    wb["图表"].delete_cols(5)
     wb.save(old)
     merged = tmp_path / "合并.xlsx"
     code, _, err = run(capsys, "merge", old, "-o", merged)

@@ -52,9 +52,14 @@ def dicts(path, title):
 
 
 def rate_rows(path):
-    """图表's rate table as {指标: (计分单位数, 平均得分率)}."""
-    table = rows(path, "图表")[2:2 + len(seed_framework().keys)]
-    return {r[0]: (r[2], r[3] if len(r) > 3 else None) for r in table}
+    """图表's rate table as {指标: (计分单位数, 平均得分率)}: the rows below the header up to the
+    tally line (the only row without a 计分单位数)."""
+    table = []
+    for r in rows(path, "图表")[2:]:
+        if len(r) < 3 or r[2] is None:
+            break
+        table.append(r)
+    return {r[0]: (r[2], r[3]) for r in table}
 
 
 def department(folder: Path, name: str, **changes) -> Path:
@@ -110,7 +115,8 @@ def test_merge_of_a_summary_where_every_file_was_unreadable(tmp_path, capsys):
     assert code == 2 and "共2个文件：已评分0个，无法读取2个" in out
     assert [r["文件"] for r in dicts(merged, "无法读取")] == ["坏/x.xlsx", "坏/y.xlsx"]
     assert dicts(merged, "汇总") == []
-    assert rate_rows(merged) == {k: (0, None) for k in seed_framework().keys}
+    assert rate_rows(merged) == {}  # no department, so no framework whose indicators to list
+    assert dicts(merged, "框架") == []
 
 
 def test_merge_when_one_department_has_no_satisfaction_figure(tmp_path, capsys):
@@ -141,17 +147,23 @@ def two_parts(tmp_path, capsys):
     return summary_of(tmp_path, capsys, east, "东.xlsx"), summary_of(tmp_path, capsys, west, "西.xlsx")
 
 
-# 汇总's columns: A 排名, B 文件, C 单位名称, D…S the 16 indicators, T 总分, U 等级, V 错误数, W 提示数,
-# X 自评总分, Y 自评−总分, Z 专项资金个数, AA 专项资金得分.  图表: row 2 the header, rows 3… one per indicator
-# (all at 100% here, so in catalogue order), column D 平均得分率.
+# 汇总's columns: A 排名, B 文件, C 单位名称, D 框架, E…T the 16 indicators, U 总分, V 等级, W 错误数, X 提示数,
+# Y 自评总分, Z 自评−总分, AA 专项资金个数, AB 专项资金得分.  图表: row 2 the header, rows 3… one per indicator
+# (all at 100% here, so in catalogue order), column D 平均得分率.  框架: row 2… one per indicator, in order
+# (D 序号, F 指标).
 HAND_EDITS = [
-    ("汇总", "T2", "九十", "“汇总”表T2单元格（总分）的值“九十”不是数字"),
-    ("汇总", "V2", 1e20, "“汇总”表V2单元格（错误数）的值“1e+20”不是0到1000000000之间的整数"),
-    ("汇总", "W2", -1, "“汇总”表W2单元格（提示数）的值“-1”不是0到1000000000之间的整数"),
-    ("汇总", "D2", True, "“汇总”表D2单元格（在职人员控制率）的值“True”不是数字"),
+    ("汇总", "U2", "九十", "“汇总”表U2单元格（总分）的值“九十”不是数字"),
+    ("汇总", "W2", 1e20, "“汇总”表W2单元格（错误数）的值“1e+20”不是0到1000000000之间的整数"),
+    ("汇总", "X2", -1, "“汇总”表X2单元格（提示数）的值“-1”不是0到1000000000之间的整数"),
+    ("汇总", "E2", True, "“汇总”表E2单元格（在职人员控制率）的值“True”不是数字"),
     ("图表", "D3", "高", "“图表”表D3单元格（平均得分率）的值“高”不是数字"),
     ("图表", "D4", None, "“图表”表D4单元格（平均得分率）为空，而计分单位数不为0"),
-    ("汇总", "T1", "合计", "“汇总”表缺少列：总分"),
+    ("汇总", "U1", "合计", "“汇总”表缺少列：总分"),
+    ("汇总", "D2", "别的框架", "“汇总”表D2单元格（框架）的框架“别的框架”不在“框架”表中"),
+    ("框架", "F3", "在职人员控制率", "“框架”表F3单元格（指标）为空或重复"),
+    ("框架", "D3", 5, "“框架”表D3单元格（序号）应为2"),
+    ("框架", "B3", "改名的框架", "“框架”表B3单元格（框架名称）与同一框架第2行的不同"),
+    ("图表", "A3", "某指标", "“图表”表A3单元格（指标）“某指标”不是框架“部门整体支出绩效评价指标评分表［"),
 ]
 
 
@@ -369,12 +381,23 @@ def test_batch_marks_formula_like_text_in_every_sheet(hostile_book, tmp_path, ca
     assert code in (0, 1), err
     n_findings = len(dicts(out, "问题清单"))
     assert n_findings >= 1
+
+    def name_and_unit(n):  # 文件 and 单位名称 (单位) of rows 2 … n + 1
+        return sorted([f"A{r}" for r in range(2, n + 2)] + [f"B{r}" for r in range(2, n + 2)])
+
+    fund_rows = dicts(out, "专项指标")
+    first_fund = [f"D{r}" for r, row in enumerate(fund_rows, start=2) if row["专项序号"] == 1]
+    # 专项1: 预算执行率 and 13 indicators (8 产出 at 6.25, 4 效益 at 7.5, 满意度 10); 专项2: 预算执行率 and 7
+    assert len(fund_rows) == 22 and len(first_fund) == 14
     assert formula_like_cells(out) == {
         "汇总": ["B2", "C2"],  # 文件, 单位名称
         "图表": [],
+        "部门指标": name_and_unit(16),
         "专项资金": ["A2", "A3", "B2", "B3", "D2"],  # 文件 and 单位名称 of both funds, the first fund's name
-        "问题清单": sorted([f"A{r}" for r in range(2, n_findings + 2)] + [f"B{r}" for r in range(2, n_findings + 2)]),
+        "专项指标": sorted(name_and_unit(22) + first_fund),
+        "问题清单": name_and_unit(n_findings),
         "无法读取": [],
+        "框架": [],
     }
     assert dicts(out, "汇总")[0]["单位名称"] == HYPERLINK  # the text itself, unchanged
 

@@ -190,18 +190,3 @@ def test_a_framework_book_never_writes_a_formula(tmp_path):
             for cell in row:
                 assert cell.data_type != "f", (ws.title, cell.coordinate)
     assert "填写说明" in wb.sheetnames
-
-
-def test_a_batch_never_files_another_frameworks_scores_under_the_seeds_columns(tmp_path):
-    folder = tmp_path / "部门"
-    folder.mkdir()
-    (folder / "示例部门.xlsm").write_bytes(EXAMPLE_DEPARTMENT.read_bytes())
-    values, _ = example_values()
-    (folder / "衡山.xlsx").write_bytes(workbook_bytes(values))
-    out = tmp_path / "汇总.xlsx"
-    assert run("batch", folder, "-o", out) == 2  # one file could not be summed with the others
-    wb = openpyxl.load_workbook(out, read_only=True)
-    rows = list(wb["汇总"].iter_rows(values_only=True))
-    assert [r[2] for r in rows[1:]] == ["衡山县住房和城乡建设局"]
-    failed = [r for r in wb["无法读取"].iter_rows(values_only=True)][1:]
-    assert failed[0][0].endswith("示例部门.xlsm") and "指标框架“部门整体支出绩效评价指标（示例框架）”" in failed[0][1]

@@ -37,6 +37,9 @@ def register(subparsers) -> None:
     batch.add_argument("-o", "--output", required=True, metavar="汇总.xlsx", help="汇总结果保存为此文件（.xlsx）")
     batch.add_argument("--jobs", type=_positive, default=None, metavar="N",
                        help="并行进程数（默认为本机CPU核数）")
+    batch.add_argument("--csv", metavar="文件夹", default=None,
+                       help="另把结果写成CSV表格（部门、部门指标、专项资金、专项指标、问题清单、无法读取，"
+                            "UTF-8带BOM，Excel可直接打开）保存到此文件夹，供pandas等分析")
     batch.set_defaults(handler=cmd_batch)
 
 
@@ -53,17 +56,23 @@ def _positive(text: str) -> int:
 
 
 def cmd_batch(args) -> int:
+    from evalbook.bureau.tables import check_csv_folder
+
     target = check_output(args.output)
     tasks = discover(args.inputs, target)
     check_writable(target)
+    csv_folder = check_csv_folder(args.csv) if args.csv else None
     jobs = args.jobs or default_jobs()
     with progress(len(tasks)) as bar:
         tally = run_batch(tasks, target, jobs, lambda _result: bar.update(),
-                          lambda: bar.set_description_str("正在写入汇总表"))
+                          lambda: bar.set_description_str("正在写入汇总表"), csv_folder)
+    if tally.framework_note:
+        print(f"evalbook: 提示：{terminal_safe(tally.framework_note)}", file=sys.stderr)
     for name in tally.skipped_names:
         print(f"evalbook: 注意：已跳过“{terminal_safe(name)}”：这是evalbook生成的汇总表，不是部门填报的工作簿",
               file=sys.stderr)
-    print(f"{tally.line()}；汇总已写入：{terminal_safe(target)}")
+    csv_note = f"；CSV表格已写入：{terminal_safe(csv_folder)}" if csv_folder is not None else ""
+    print(f"{tally.line()}；汇总已写入：{terminal_safe(target)}{csv_note}")
     return tally.exit_code()
 
 
@@ -75,9 +84,12 @@ def default_jobs() -> int:
 
 
 def run_batch(tasks: list[Task], target: Path, jobs: int, on_result: Callable[[dict], None] | None = None,
-              on_writing: Callable[[], None] | None = None):
-    """Score `tasks` and write the summary to `target`; returns the Tally."""
-    from evalbook.bureau.summary import Collector, write_summary
+              on_writing: Callable[[], None] | None = None, csv_folder: Path | None = None):
+    """Score `tasks` and write the summary to `target` (and the tidy tables to `csv_folder`);
+    returns the Tally."""
+    from evalbook.bureau.summary import Collector
+    from evalbook.bureau.summary_book import write_summary
+    from evalbook.bureau.tables import write_csv
 
     with spill_folder("evalbook-batch-") as spill:
         collector = Collector(str(spill))
@@ -89,7 +101,9 @@ def run_batch(tasks: list[Task], target: Path, jobs: int, on_result: Callable[[d
             if on_writing is not None:
                 on_writing()
             write_summary(target, collector)
-            return collector.tally
+            if csv_folder is not None:
+                write_csv(csv_folder, collector)
+            return collector.finish()
         finally:
             collector.close()
 

@@ -1,7 +1,7 @@
 """`evalbook merge`: several 汇总.xlsx (one per folder, county or machine) into one, re-ranked.
 
 Past one machine the batch is split by folder and each part runs `evalbook batch` on its own;
-this reads the parts' 汇总, 专项资金, 问题清单, 无法读取 and the 图表 rate table back and writes one summary
+this reads the parts' 汇总, 专项资金, 问题清单, 无法读取, 框架 and the 图表 rate table back and writes one summary
 exactly as `batch` would have, with ranks and averages over everyone.  Averages combine as
 count-weighted means, so the merged 得分率 equals the one a single batch would give.
 
@@ -18,8 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from evalbook.department.framework import seed_framework
 from evalbook.bureau import summary as S
+from evalbook.bureau.frameworks import SEED, FrameworkInfo, union_keys
+from evalbook.bureau.summary_book import write_summary
+from evalbook.bureau.tables import check_csv_folder, write_csv
 from evalbook.core.errors import WorkbookUnusable
 from evalbook.core.numbers import PENDING
 from evalbook.core.numbers import quote
@@ -35,7 +37,8 @@ def cmd_merge(args) -> int:
     # silently missing from the ranking
     parts = discover(args.inputs, target)
     check_writable(target)
-    tally, duplicates, without_funds, unreadable = merge_summaries(parts, target)
+    csv_folder = check_csv_folder(args.csv) if args.csv else None
+    tally, duplicates, without_funds, unreadable = merge_summaries(parts, target, csv_folder)
     for name, reason in unreadable:
         print(f"evalbook: 注意：{terminal_safe(reason)}（已列入“无法读取”表）", file=sys.stderr)
     if without_funds:
@@ -46,7 +49,10 @@ def cmd_merge(args) -> int:
         shown = terminal_safe("、".join(duplicates[:3])) + ("等" if len(duplicates) > 3 else "")
         print(f"evalbook: 注意：有{len(duplicates)}个文件在多份汇总中重复出现（{shown}），请核对是否重复汇总",
               file=sys.stderr)
-    print(f"合并{len(parts)}份汇总，{tally.line()}；合并结果已写入：{terminal_safe(target)}")
+    if tally.framework_note:
+        print(f"evalbook: 提示：{terminal_safe(tally.framework_note)}", file=sys.stderr)
+    csv_note = f"；CSV表格已写入：{terminal_safe(csv_folder)}" if csv_folder is not None else ""
+    print(f"合并{len(parts)}份汇总，{tally.line()}；合并结果已写入：{terminal_safe(target)}{csv_note}")
     return tally.exit_code()
 
 
@@ -56,16 +62,28 @@ class NotASummary(WorkbookUnusable):
 
 
 class _Discard:
-    """A collector that keeps nothing: the first, checking read of a part."""
+    """A collector that keeps nothing: the first, checking read of a part (its frameworks are
+    checked against those already merged, so a clash leaves nothing of the part behind)."""
+
+    def __init__(self, merged: S.Collector):
+        self.merged = merged
+
+    def add_framework(self, info: FrameworkInfo) -> None:
+        known = self.merged.frameworks.get(info.label)
+        if known is not None and known != info:
+            self.merged.add_framework(info)  # raises, naming the framework
 
     def add(self, result) -> None: ...
     def add_finding(self, *fields) -> None: ...
     def add_fund(self, *fields) -> None: ...
+    def add_indicator(self, *fields) -> None: ...
+    def add_fund_indicator(self, *fields) -> None: ...
     def add_rates(self, *fields) -> None: ...
 
 
-def merge_summaries(parts, target: Path):
-    """Read every part (a `batch.Task`), then write the merged summary; returns (Tally, duplicated
+def merge_summaries(parts, target: Path, csv_folder: Path | None = None):
+    """Read every part (a `batch.Task`), then write the merged summary (and the tidy tables to
+    `csv_folder`); returns (Tally, duplicated
     file names, names of parts made before funds were summarised, (part, reason) of the parts that
     could not be read and are listed in 无法读取)."""
     with tempfile.TemporaryDirectory(prefix="evalbook-merge-") as spill:
@@ -81,8 +99,10 @@ def merge_summaries(parts, target: Path):
                 else:
                     unreadable.append((part.name, reason))
             duplicates = collector.duplicates()
-            S.write_summary(target, collector)
-            return collector.tally, duplicates, without_funds, unreadable
+            write_summary(target, collector)
+            if csv_folder is not None:
+                write_csv(csv_folder, collector)
+            return collector.finish(), duplicates, without_funds, unreadable
         finally:
             collector.close()
 
@@ -97,7 +117,7 @@ def _merge_one(part, collector: S.Collector) -> bool | str:
     try:
         if part.problem is not None:
             raise WorkbookUnusable(part.problem)  # a pipe, a broken link: never opened
-        read_summary(path, _Discard())
+        read_summary(path, _Discard(collector))
         return read_summary(path, collector)
     except NotASummary:
         raise
@@ -125,9 +145,17 @@ def read_summary(path: Path, collector) -> bool:
         missing = [s for s in (S.SUMMARY_SHEET, S.FINDINGS_SHEET, S.FAILED_SHEET) if s not in wb.sheetnames]
         if missing:
             raise NotASummary(f"“{path.name}”不是evalbook batch生成的汇总表（缺少“{'”“'.join(missing)}”表）")
-        for row in _rows(wb[S.SUMMARY_SHEET], S.SUMMARY_COLUMNS, path, optional=(S.FUND_COUNT, S.FUND_SCORE)):
-            collector.add(_department(row))
+        frameworks = _read_frameworks(wb, path)
+        for info in frameworks.values():
+            collector.add_framework(info)
+        # a summary from before frameworks has no 框架 column: all its departments used the seed's
+        head = S.SUMMARY_HEAD if S.FRAMEWORKS_SHEET in wb.sheetnames else S.SUMMARY_HEAD[:-1]
+        columns = head + union_keys(frameworks.values()) + S.SUMMARY_TAIL
+        for row in _rows(wb[S.SUMMARY_SHEET], columns, path, optional=(S.FUND_COUNT, S.FUND_SCORE)):
+            collector.add(_department(row, frameworks))
         for row in _rows(wb[S.FINDINGS_SHEET], S.FINDING_COLUMNS, path):
+            if _text(row["文件"]) == S.WHOLE_SUMMARY:
+                continue  # the part's own note on mixed frameworks: the merged summary writes its own
             collector.add_finding(_text(row["文件"]), _unit(row["单位"]), _text(row["级别"]), _text(row["工作表"]),
                                   _text(row["单元格"]), _text(row["说明"]))
         for row in _rows(wb[S.FAILED_SHEET], S.FAILED_COLUMNS, path):
@@ -136,8 +164,18 @@ def read_summary(path: Path, collector) -> bool:
         if has_funds:
             for row in _rows(wb[S.FUNDS_SHEET], S.FUND_COLUMNS, path):
                 collector.add_fund(_text(row[S.FILE]), _unit(row[S.UNIT]), _fund(row))
+        # the tidy sheets; a summary made before them merges without (its 汇总 still has every score)
+        if S.INDICATORS_SHEET in wb.sheetnames:
+            for row in _rows(wb[S.INDICATORS_SHEET], S.INDICATOR_COLUMNS, path):
+                collector.add_indicator(*_indicator(row, frameworks))
+        if S.FUND_INDICATORS_SHEET in wb.sheetnames:
+            for row in _rows(wb[S.FUND_INDICATORS_SHEET], S.FUND_INDICATOR_COLUMNS, path):
+                collector.add_fund_indicator(
+                    _text(row[S.FILE]), _unit(row[S.UNIT]), _count(row, S.FUND_NUMBER, blank=None),
+                    _text(row[S.FUND_NAME]), _text(row[S.LEVEL1]), _text(row[S.LEVEL2]), _text(row[S.LEVEL3]),
+                    _number(row, S.WEIGHT), _number(row, S.RATIO), _number(row, S.SCORE))
         if S.CHART_SHEET in wb.sheetnames:
-            _read_rates(wb[S.CHART_SHEET], collector, path)
+            _read_rates(wb[S.CHART_SHEET], collector, path, frameworks)
         return has_funds
     finally:
         wb.close()
@@ -222,11 +260,44 @@ def _grade(row: _Row):
     return None if grade in ("", PENDING) else grade
 
 
-def _department(row: _Row) -> dict:
+def _read_frameworks(wb, path: Path) -> dict[str, FrameworkInfo]:
+    """The part's 框架 sheet: label → the framework's indicators in order; the seed's alone for a
+    summary made before frameworks were summarised."""
+    if S.FRAMEWORKS_SHEET not in wb.sheetnames:
+        return {SEED.label: SEED}
+    found: dict[str, tuple[_Row, list[tuple[str, str]]]] = {}
+    for row in _rows(wb[S.FRAMEWORKS_SHEET], S.FRAMEWORK_COLUMNS, path):
+        label = _text(row[S.FRAMEWORK])
+        first, indicators = found.setdefault(label, (row, []))
+        for column in (S.FRAMEWORK_NAME, S.FINGERPRINT):
+            if _text(row[column]) != _text(first[column]):
+                raise row.bad(column, f"与同一框架第{first.number}行的不同")
+        if _count(row, S.POSITION, blank=None) != len(indicators) + 1:
+            raise row.bad(S.POSITION, f"应为{len(indicators) + 1}")
+        key = _text(row[S.INDICATOR])
+        if not key or key in (k for k, _ in indicators):
+            raise row.bad(S.INDICATOR, "为空或重复")
+        indicators.append((key, _text(row[S.LEVEL2])))
+    frameworks = {}
+    for label, (first, indicators) in found.items():
+        info = FrameworkInfo(_text(first[S.FRAMEWORK_NAME]), _text(first[S.FINGERPRINT]),
+                             tuple(k for k, _ in indicators), tuple(level2 for _, level2 in indicators))
+        if info.label != label:
+            raise first.bad(S.FRAMEWORK, f"应为“{info.label}”（框架名称加指纹前几位）")
+        frameworks[label] = info
+    return frameworks
+
+
+def _department(row: _Row, frameworks: dict[str, FrameworkInfo]) -> dict:
+    label = _text(row[S.FRAMEWORK]) if S.FRAMEWORK in row.where else SEED.label
+    info = frameworks.get(label)
+    if info is None:
+        raise row.bad(S.FRAMEWORK, f"的框架{quote(label)}不在“{S.FRAMEWORKS_SHEET}”表中")
     fund_count = _count(row, S.FUND_COUNT)
     return {
         "ok": True, "name": _text(row[S.FILE]), "path": _text(row[S.FILE]), "unit": _unit(row[S.UNIT]),
-        "scores": [_number(row, k) for k in seed_framework().keys],
+        "framework": info.name, "fingerprint": info.fingerprint, "keys": info.keys, "level2": info.level2,
+        "scores": [_number(row, k) for k in info.keys],
         "rates": None,  # averages come from the parts' rate tables, weighted by their counts
         "total": _number(row, S.TOTAL),
         "grade": _grade(row),
@@ -241,6 +312,18 @@ def _department(row: _Row) -> dict:
     }
 
 
+def _indicator(row: _Row, frameworks: dict[str, FrameworkInfo]) -> tuple:
+    label = _text(row[S.FRAMEWORK])
+    info = frameworks.get(label)
+    if info is None:
+        raise row.bad(S.FRAMEWORK, f"的框架{quote(label)}不在“{S.FRAMEWORKS_SHEET}”表中")
+    key = _text(row[S.INDICATOR])
+    if key not in info.keys:
+        raise row.bad(S.INDICATOR, f"{quote(key)}不是框架“{label}”的指标")
+    return (_text(row[S.FILE]), _unit(row[S.UNIT]), label, _count(row, S.POSITION), _text(row[S.LEVEL2]), key,
+            _number(row, S.WEIGHT), _number(row, S.VALUE), _number(row, S.SCORE), _number(row, S.SELF_SCORE))
+
+
 def _fund(row: _Row) -> dict:
     return {
         "number": _count(row, S.FUND_NUMBER, blank=None), "name": _text(row[S.FUND_NAME]),
@@ -252,21 +335,26 @@ def _fund(row: _Row) -> dict:
     }
 
 
-def _read_rates(ws, collector, path: Path) -> None:
-    """The part's 图表 rate table: one row per indicator; an indicator no department of the part
-    scored has 0 and no average (and openpyxl gives such a row fewer cells)."""
+def _read_rates(ws, collector, path: Path, frameworks: dict[str, FrameworkInfo]) -> None:
+    """The part's 图表 rate table: one row per indicator of each framework; an indicator no
+    department of the part scored has 0 and no average (and openpyxl gives such a row fewer cells)."""
     try:
-        rows = _rows(ws, S.RATE_COLUMNS, path, header_row=S.RATES_HEADER_ROW)
+        rows = _rows(ws, S.RATE_COLUMNS, path, optional=(S.FRAMEWORK,), header_row=S.RATES_HEADER_ROW)
         first = next(rows, None)
     except WorkbookUnusable:
         return  # a summary from before the rate table: its departments still merge, unaveraged
     for row in ([first] if first is not None else []) + list(rows):
-        key = row["指标"]
-        if key not in seed_framework().by_key:
+        if row["计分单位数"] is None:
             break  # the table ends where the tally line starts
+        label = _text(row[S.FRAMEWORK]) if S.FRAMEWORK in row.where else SEED.label
+        if label not in frameworks:
+            raise row.bad(S.FRAMEWORK, f"的框架{quote(label)}不在“{S.FRAMEWORKS_SHEET}”表中")
+        key = _text(row["指标"])
+        if key not in frameworks[label].keys:
+            raise row.bad("指标", f"{quote(key)}不是框架“{label}”的指标")
         count = _count(row, "计分单位数")
         average = _number(row, "平均得分率")
         if count and average is None:
             raise row.bad("平均得分率", "为空，而计分单位数不为0")
         if count:
-            collector.add_rates(key, average, count)
+            collector.add_rates(label, key, average, count)

@@ -7,6 +7,7 @@ from fractions import Fraction
 from evalbook.core.numbers import fraction_to_float, round2
 from evalbook.department.engine import Evaluation, IndicatorResult
 from evalbook.funds.model import FundResult, IndicatorScore
+from evalbook.funds.names import EXEC
 from evalbook.funds.scoring import FundsReport
 
 
@@ -91,9 +92,12 @@ def errors_first(findings):
 def batch_record(evaluation: Evaluation, path: str, name: str) -> dict:
     """One department as the batch's summary stores it: plain floats, text and exact ratios."""
     total, self_total = evaluation.total, evaluation.self_total
-    scores, rates = [], []
+    scores, rates, weights, values, self_scores = [], [], [], [], []
     for r in evaluation.indicators:
         scores.append(_score(r.score))
+        weights.append(None if r.weight is None else fraction_to_float(r.weight))
+        values.append(_rate(r.value))
+        self_scores.append(None if r.self_score is None else fraction_to_float(r.self_score))
         rate = r.score / r.weight if r.score is not None and r.weight else None
         # exact, as two ints: sums of exact rates do not depend on the order results arrive in
         rates.append(None if rate is None else (rate.numerator, rate.denominator))
@@ -102,7 +106,8 @@ def batch_record(evaluation: Evaluation, path: str, name: str) -> dict:
     return {
         "ok": True, "path": path, "name": name, "unit": evaluation.unit,
         "framework": evaluation.framework.name, "fingerprint": evaluation.framework.fingerprint,
-        "keys": list(evaluation.framework.keys), "scores": scores, "rates": rates,
+        "keys": list(evaluation.framework.keys), "level2": [ind.level2 for ind in evaluation.framework.indicators],
+        "scores": scores, "rates": rates, "weights": weights, "values": values, "self_scores": self_scores,
         "total": _score(total),
         "grade": evaluation.grade,
         "self_total": _score(self_total),
@@ -118,7 +123,12 @@ def batch_record(evaluation: Evaluation, path: str, name: str) -> dict:
 def _fund_record(result: FundResult) -> dict:
     """One 专项资金 row: the figures its own sheet shows (as `check --json` gives them)."""
     full = fund_json(result)
+    # 预算执行率 is scored like an indicator of its own: the first row of the fund's 专项指标
+    execution = [EXEC, "", EXEC, None if result.exec_weight is None else fraction_to_float(result.exec_weight),
+                 _rate(result.exec_rate), _score(result.exec_score)]
     return {key: full[key] for key in ("number", "name", "grade")} | {
         "budget": full["money"][0]["budget"], "spent": full["money"][0]["spent"],
         "rate": full["money"][0]["rate"], "score": full["total"],
+        "indicators": [execution] + [[i["level1"], i["level2"], i["name"], i["weight"], i["ratio"], i["score"]]
+                                     for i in full["indicators"]],
     }
