@@ -67,7 +67,7 @@ def apply_actions(payload: dict, actions: list[dict]) -> dict[str, list[list]]:
         top, left = action["start_row"], action["start_column"]
         rows, cols = action["row_count"], action["column_count"]
         _grow(grid, top + rows, left + cols)
-        if action["func"] == "setValues":
+        if action["func"] in ("setValues", "setFormula"):  # a formula shows as its text: nothing here calculates
             for r, row in enumerate(action["values"]):
                 for c, value in enumerate(row):
                     grid[top + r][left + c] = value

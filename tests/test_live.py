@@ -108,12 +108,13 @@ def test_clear_marks_empties_results_only(remote, tmp_path, capsys):
     payload, book = remote(scored)
     button.clear()
     actions = book.json()["actions"]
-    clears = [a for a in actions if a["func"] == "rangeClearContents"]
-    assert len(clears) == 1
     results = [s["name"] for s in payload["sheets"]].index("校验结果")
-    assert (clears[0]["sheet_position"], clears[0]["start_row"], clears[0]["row_count"]) == (results, 3, 5)
-    assert clears[0]["column_count"] == 6  # only the table the previous run wrote
-    assert all(a["func"] != "setValues" or a["sheet_position"] == 0 for a in actions)
+    clears = [a for a in actions if a["sheet_position"] == results]
+    # one write of nothing over the table the previous run wrote, and no further
+    assert len(clears) == 1 and clears[0]["func"] == "setValues"
+    assert (clears[0]["start_row"], clears[0]["row_count"], clears[0]["column_count"]) == (3, 5, 6)
+    assert clears[0]["values"] == [[None] * 6] * 5
+    assert all(a["sheet_position"] in (0, results) for a in actions)
 
 
 def test_button_on_a_book_without_the_template_names_alerts(monkeypatch):
@@ -142,7 +143,8 @@ def test_add_fund_button_copies_the_sheet_and_names_it(remote, monkeypatch):
     assert len(copy) == 1 and copy[0]["sheet_position"] == order.index("专项资金自评表1")
     added = {a["args"][0]: a["args"][1] for a in actions if a["func"] == "namesAdd"}
     assert len(added) == len(N.fund_names(3))  # the example has two funds already
-    assert added["专项3_指标3_完成值"] == "='专项资金自评表3'!$E$14"
+    assert added["专项3_指标表_完成值"] == "='专项资金自评表3'!$E$12:$E$41"
+    assert added["专项3_专项资金名称"] == "='专项资金自评表3'!$C$2"
     assert said == ["已新增“专项资金自评表3”，请填写后点击“校验并评分”。"]
 
 

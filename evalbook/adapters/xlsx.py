@@ -387,6 +387,22 @@ class XlsxBook:
             sheet, first, _ = self._target(name)
             by_sheet.setdefault(sheet, {})[first] = value
             names.setdefault(sheet, {})[first] = name
+        self._write_cells(by_sheet, names)
+
+    def write_range(self, name: str, rows: Sequence[Sequence[object]]) -> None:
+        sheet, first, last = self._target(name)
+        c1, r1, c2, r2 = X.split_range(f"{first}:{last or first}")
+        if len(rows) > r2 - r1 + 1 or any(len(row) > c2 - c1 + 1 for row in rows):
+            raise ValueError(f"{len(rows)} rows do not fit {name}")  # a caller's mistake, not the workbook's
+        cells = {f"{X.column_letters(c1 + i)}{r1 + offset}": value
+                 for offset, row in enumerate(rows) for i, value in enumerate(row)}
+        self._write_cells({sheet: cells}, {sheet: dict.fromkeys(cells, name)})
+
+    def write_cells(self, sheet: str, cells: Mapping[str, object]) -> None:
+        """Literal values into cells of a sheet by address (evalbook's own cells, not the contract's)."""
+        self._write_cells({sheet: cells}, {sheet: {}})
+
+    def _write_cells(self, by_sheet: Mapping[str, Mapping[str, object]], names: Mapping[str, Mapping[str, str]]) -> None:
         for sheet, cells in by_sheet.items():
             self._patch(sheet)
             self._refuse_hidden_outputs(sheet, cells, names[sheet])

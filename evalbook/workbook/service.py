@@ -15,9 +15,9 @@ from evalbook.department.engine import Evaluation, evaluate
 from evalbook.department.framework import SECTION_COLUMNS, Framework, grid_section, load_framework, seed_framework
 from evalbook.funds import names as FN
 from evalbook.workbook import contract as C
-from evalbook.workbook import layout
+from evalbook.workbook import layout, names_index
 from evalbook.workbook.book import Book
-from evalbook.workbook.funds_io import fund_numbers, read_funds, write_funds
+from evalbook.workbook.funds_io import fund_io_names, fund_numbers, read_funds, write_funds
 from evalbook.workbook.placement import check_outputs_apart
 
 
@@ -64,8 +64,9 @@ def check_structure(book: Book, contract: C.Contract) -> None:
     if funds:
         inputs.append(FN.FUND_RULES_TABLE)
         for n in funds:
-            inputs += FN.fund_input_names(n)
-            outputs += FN.fund_output_names(n)
+            fund_inputs, fund_outputs = fund_io_names(book, n)
+            inputs += fund_inputs
+            outputs += fund_outputs
     blocks = {C.RESULTS_TABLE: len(C.FINDING_COLUMNS), FN.SUMMARY_TABLE: len(FN.SUMMARY_COLUMNS),
               FN.INDICATOR_SUMMARY_TABLE: len(FN.INDICATOR_SUMMARY_COLUMNS)}
     check_outputs_apart(book.extent, inputs, outputs, template_homes(len(funds), contract.framework), blocks)
@@ -82,6 +83,17 @@ def template_homes(funds: int, framework: Framework) -> dict[str, str]:
         for name in sheet.ranges:
             homes[name] = sheet.title
     return homes
+
+
+def template_spans(book: Book) -> dict[str, tuple[int, int]]:
+    """Defined name → rows × columns its cell's merge spans in the template (for a names index
+    written afresh: the live adapter cannot ask Excel for every merge without a call each)."""
+    try:
+        framework = framework_of(book)
+    except WorkbookUnusable:
+        framework = seed_framework()
+    sheets = layout.sheets(max(len(fund_numbers(book)), 1), framework)
+    return {entry.name: entry.span for entry in names_index.entries_of(sheets)}
 
 
 def read_evaluation(book: Book) -> Evaluation:
