@@ -35,3 +35,23 @@ def with_per_cell_fund_names(source: Path, target: Path) -> int:
             cell.value = None
     wb.save(target)
     return len(wb.defined_names)
+
+
+def write_by_key(book, values: dict) -> None:
+    """Values typed into an XlsxBook by defined name or, for a fund's indicator table, by the key
+    of its cell (专项n_指标k_<field>, now a cell of the column 专项n_指标表_<field>)."""
+    import re
+
+    from evalbook.core.cells import cell_at
+
+    key = re.compile(r"^专项(\d+)_指标(\d+)_(.+)$")
+    named = {}
+    for name, value in values.items():
+        m = key.match(name)
+        if m is None or book.has_name(name):
+            named[name] = value
+            continue
+        sheet, area = book.extent(N.indicator_column(int(m.group(1)), m.group(3)))
+        c1, r1, _, _ = split_range(area)
+        book.write_cells(sheet, {cell_at(r1 + int(m.group(2)) - 1, c1): value})
+    book.write_values(named)

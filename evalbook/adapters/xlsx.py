@@ -23,6 +23,7 @@ from evalbook.core.numbers import ExcelError, quote
 from evalbook.core.textsafe import FORMULA_STARTS
 from . import sheetxml as X
 from evalbook.core.errors import WorkbookUnusable
+from evalbook.workbook.layout import FRAMEWORK_SHEET
 from . import xmledit as XE
 from .package import Package, TargetChanged, atomic_write, changed_message, decode_xml, encode_xml
 from .xmlparse import XmlDeclaresDtd, XmlRefused, XmlTooBig
@@ -448,7 +449,9 @@ class XlsxBook:
             return True
         tokens = set(written) | {n for n, text in self.defined.items() if any(s in text for s in written)}
         for sheet, part in self.sheet_parts.items():
-            if sheet in written or not self.package.has(part):
+            # the hidden 指标框架 sheet's only formulas are the names index's checks: they read
+            # where names are, never what a cell holds
+            if sheet in written or sheet == FRAMEWORK_SHEET or not self.package.has(part):
                 continue
             try:
                 text = _decode(read(part))[0]
