@@ -78,13 +78,19 @@ def _button(action: str):
 @_button("校验")
 def score(live) -> None:
     """校验并评分."""
-    service.score_book(LiveBook(live))
+    book = LiveBook(live)
+    service.score_book(book)
+    book.flush()
+    if not book.indexed:  # an older workbook, or one changed since: the next click is quick again
+        book.rewrite_index(service.template_spans(book))
 
 
 @_button("清除")
 def clear(live) -> None:
     """清除标记: empties 校验结果, which switches every red mark off; data cells are untouched."""
-    service.clear_marks(LiveBook(live))
+    book = LiveBook(live)
+    service.clear_marks(book)
+    book.flush()
 
 
 @_button("新增专项资金")

@@ -68,7 +68,7 @@ def apply_actions(payload: dict, actions: list[dict], heights: dict | None = Non
         top, left = action["start_row"], action["start_column"]
         rows, cols = action["row_count"], action["column_count"]
         _grow(grid, top + rows, left + cols)
-        if action["func"] in ("setValues", "setFormula"):  # a formula shows as its text: Excel would compute it
+        if action["func"] in ("setValues", "setFormula"):  # a formula shows as its text: nothing here calculates
             for r, row in enumerate(action["values"]):
                 for c, value in enumerate(row):
                     grid[top + r][left + c] = value

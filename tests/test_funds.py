@@ -8,7 +8,8 @@ import pytest
 
 from evalbook.core.findings import CellRef
 from evalbook.funds import (
-    FundInput, evaluate_fund, evaluate_funds, fund_input_names, fund_names, fund_output_names, summary_names,
+    FundInput, evaluate_fund, evaluate_funds, fund_input_keys, fund_input_names, fund_names, fund_output_keys,
+    fund_output_names, summary_names,
 )
 from evalbook.funds import names as N
 from evalbook.funds.model import PENDING, IndicatorRow, MoneyRow
@@ -156,7 +157,7 @@ def test_outputs_follow_the_names(report):
     assert out["专项汇总_等级"] == "良"
     assert out["专项汇总_执行率"] == 0.80625
     assert out["专项汇总_专项个数"] == 2
-    expected = set(fund_output_names(1)) | set(fund_output_names(2)) | {
+    expected = set(fund_output_keys(1)) | set(fund_output_keys(2)) | {
         N.summary_name(f) for f in N.SUMMARY_FIELDS
     }
     assert set(out) == expected
@@ -174,14 +175,21 @@ def test_as_dict_is_plain(report):
 
 def test_fund_names_examples_and_counts():
     names = fund_names(1)
-    for example in ("专项1_年度资金总额_预算数", "专项1_指标3_完成值", "专项1_指标30_未完成原因和改进措施",
+    for example in ("专项1_年度资金总额_预算数", "专项1_指标表_完成值", "专项1_指标表_未完成原因和改进措施",
                     "专项1_中央省市补助_执行数", "专项1_说明", "专项1_得分", "专项1_等级",
-                    "专项1_预算执行率_扣分说明", "专项1_指标1_定性档次", "专项1_指标1_分值"):
+                    "专项1_预算执行率_扣分说明", "专项1_指标表_定性档次", "专项1_指标表_分值", "专项1_指标表_得分"):
         assert example in names
     assert len(set(names)) == len(names)
-    assert len(fund_input_names(1)) == 4 + 8 + 2 + 30 * 8 + 1
-    assert len(fund_output_names(1)) == 4 + 2 + 30 * 3 + 2
+    # one name per column of the indicator table (8 inputs, 3 outputs), not one per cell
+    assert len(fund_input_names(1)) == 4 + 8 + 2 + 8 + 1
+    assert len(fund_output_names(1)) == 4 + 2 + 3 + 2
+    # the keys the engine reads and writes by stay one per cell (and name the cells of older workbooks)
+    keys = fund_input_keys(1) + fund_output_keys(1)
+    assert "专项1_指标3_完成值" in keys and "专项1_指标30_未完成原因和改进措施" in keys
+    assert len(fund_input_keys(1)) == 4 + 8 + 2 + 30 * 8 + 1
+    assert len(fund_output_keys(1)) == 4 + 2 + 30 * 3 + 2
     assert not set(fund_names(1)) & set(fund_names(11))  # 专项1_ vs 专项11_ never collide
+    assert not set(keys) & set(fund_input_keys(11) + fund_output_keys(11))
     assert "专项汇总_得分" in summary_names() and "专项评分规则表" in summary_names()
 
 
@@ -208,7 +216,7 @@ def test_input_read_through_defined_names_scores_the_same():
     for k, row in enumerate(fund.indicators, start=1):
         for field, attr in attrs.items():
             raw[N.indicator_name(1, k, field)] = getattr(row, attr)
-    assert set(raw) == set(fund_input_names(1))
+    assert set(raw) == set(fund_input_keys(1))
     again = FundInput.from_names(1, raw, year=2020)
     assert evaluate_fund(again).total == FUND1_TOTAL
 

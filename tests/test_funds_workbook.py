@@ -14,6 +14,7 @@ from evalbook.cli import main
 from evalbook.funds import names as N
 from evalbook.build.example import example_values
 from tests.conftest import EXAMPLE, TEMPLATE
+from tests.legacy_names import write_by_key
 from tests.test_funds import DEPARTMENT_SCORE, FUND1_TOTAL, FUND2_TOTAL
 from evalbook.build.example_funds import fund_values, sewage, waterworks
 
@@ -29,7 +30,7 @@ def two_funds(tmp_path, capsys):
     assert main(["add-fund", str(book)]) == 0
     capsys.readouterr()
     with XlsxBook(book) as wb:
-        wb.write_values({**fund_values(waterworks(1)), **fund_values(sewage(2))})
+        write_by_key(wb, {**fund_values(waterworks(1)), **fund_values(sewage(2))})
         wb.save()
     return book
 
@@ -45,8 +46,8 @@ def test_add_fund_gives_an_empty_sheet_with_its_own_names(tmp_path, capsys):
     wb = openpyxl.load_workbook(book)
     # right after the last fund sheet, not after the hidden xlwings.conf at the end of the tabs
     assert wb.sheetnames[wb.sheetnames.index("专项资金自评表2") + 1] == "专项资金自评表3"
-    dest = dict(wb.defined_names["专项3_指标3_完成值"].destinations)
-    assert dest == {"专项资金自评表3": "$E$14"}
+    dest = dict(wb.defined_names["专项3_指标表_完成值"].destinations)
+    assert dest == {"专项资金自评表3": "$E$12:$E$41"}
     assert wb["专项资金自评表3"]["C2"].value is None  # the copy starts empty
     assert wb["专项资金自评表3"]["A12"].value == "产出"  # but keeps the prefilled labels
     assert wb["专项资金自评表3"]["D14"].value is None
@@ -79,7 +80,7 @@ def test_two_funds_scored_by_hand(two_funds, capsys):
     assert at("专项1_得分") == 96.71 and at("专项1_等级") == "优"
     assert at("专项2_得分") == 81.78 and at("专项2_等级") == "良"
     assert at("专项1_年度资金总额_执行率") == pytest.approx(0.9)
-    assert at("专项1_指标1_扣分说明") == "数量指标“新增管道长度”：完成值3842米/指标值3000米=128.07%，按100%计，得6.25分"
+    assert wb["专项资金自评表1"]["J12"].value == "数量指标“新增管道长度”：完成值3842米/指标值3000米=128.07%，按100%计，得6.25分"
     assert at("专项汇总_得分") == 87.38 and at("专项汇总_等级") == "良"
     sheet, ref = next(iter(wb.defined_names[N.SUMMARY_TABLE].destinations))
     first = wb[sheet][ref.replace("$", "")].row
@@ -89,7 +90,7 @@ def test_two_funds_scored_by_hand(two_funds, capsys):
 
 def test_fund_error_names_the_cell(two_funds, capsys):
     with XlsxBook(two_funds) as wb:
-        wb.write_values({"专项2_指标1_完成值": "很多"})
+        write_by_key(wb, {"专项2_指标1_完成值": "很多"})
         wb.save()
     code = main(["check", str(two_funds), "--json"])
     d = json.loads(capsys.readouterr().out)

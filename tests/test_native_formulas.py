@@ -196,3 +196,37 @@ def test_a_formula_typed_over_is_restored_with_a_hint(tmp_path, seed_values):
     with XlsxBook(path) as book:  # a second run finds nothing to restore
         again = service.score_book(book, NOW)
     assert not [f for f in again.findings if "评分公式被改动或覆盖" in f.message]
+
+
+def test_the_formula_sheet_has_no_circular_reference():
+    """A cycle would make Excel warn on open and leave cells at 0; every helper formula may only
+    read cells that do not, through any chain, read it back."""
+    import re
+
+    helper = native.helper_layout(seed_framework())
+    cell_ref = re.compile(r"\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?")
+    graph = {}
+    for ref, value in helper.cells.items():
+        if isinstance(value, str) and value.startswith("="):
+            found = set()
+            for m in cell_ref.finditer(re.sub(r'"[^"]*"', "", value)):
+                if m.group(3):  # a range down one column
+                    found |= {f"{m.group(1)}{r}" for r in range(int(m.group(2)), int(m.group(4)) + 1)}
+                else:
+                    found.add(f"{m.group(1)}{m.group(2)}")
+            graph[ref] = found & set(helper.cells)
+    state: dict[str, int] = {}
+
+    def visit(node, path):
+        if state.get(node) == 1:
+            raise AssertionError("circular: " + " → ".join(path + [node]))
+        if state.get(node) == 2:
+            return
+        state[node] = 1
+        for nxt in graph.get(node, ()):
+            visit(nxt, path + [node])
+        state[node] = 2
+
+    for node in graph:
+        visit(node, [])
+    assert len(graph) > 1500

@@ -22,6 +22,7 @@ from openpyxl.comments import Comment
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from evalbook.funds import names as FN
 from evalbook.workbook import contract as C
 from evalbook.workbook import native
 from evalbook.adapters import sheetxml as X
@@ -191,6 +192,10 @@ def _written_region(book, sheet: str) -> set[str]:
         if ref is None or ref.sheet != sheet or name in C.contract_for().input_names:
             continue
         allowed.add(ref.cell)
+        field = name.split(f"_{FN.INDICATOR_TABLE}_")[-1]
+        if f"_{FN.INDICATOR_TABLE}_" in name and field in FN.INDICATOR_OUTPUTS:  # a named output column
+            c1, r1, c2, r2 = X.split_range(book.extent(name)[1])
+            allowed |= {f"{X.column_letters(c1)}{r}" for r in range(r1, r2 + 1)}
     return allowed
 
 

@@ -180,7 +180,7 @@ def variant(forms: set[str], target: Path) -> Path:
 # ---- what must hold after scoring ----------------------------------------------------------------
 
 def input_names(book: XlsxBook) -> list[str]:
-    names = list(layout.input_cells())
+    names = [name for name in layout.input_cells() if book.has_name(name)]  # fund table cells have keys, not names
     n = 1
     while book.has_name(FN.header_name(n, "专项资金名称")):
         names += [name for name in FN.fund_input_names(n) if book.has_name(name)]
@@ -202,13 +202,21 @@ def _stable(value):
     return re.sub(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2} ", "", value) if isinstance(value, str) else value
 
 
+def values_of(book: XlsxBook, names: list[str]) -> dict:
+    """Name → its cell's value, or a named column's values row by row."""
+    cells = [n for n in names if ":" not in book.extent(n)[1]]
+    found = book.read_values(cells)
+    found.update({n: tuple(book.read_range(n)[1]) for n in names if n not in found})
+    return found
+
+
 def snapshot(path: Path) -> dict:
     with XlsxBook(path) as book:
-        inputs = book.read_values(input_names(book))
-        outputs = book.read_values(list(C.contract_for().output_names) + fund_output_names(book))
+        inputs = values_of(book, input_names(book))
+        outputs = values_of(book, list(C.contract_for().output_names) + fund_output_names(book))
         first = X.split_ref(book.locate(C.RESULTS_TABLE).cell)[1]
         results = {ref: v for ref, v in book.read_sheet(C.RESULTS_SHEET).items() if X.split_ref(ref)[1] >= first}
-        where = {name: book.locate(name) for name in inputs}
+        where = {name: book.locate(name) for name in inputs if ":" not in book.extent(name)[1]}
     return {"inputs": inputs, "outputs": {k: _stable(v) for k, v in outputs.items()},
             "results": {k: _stable(v) for k, v in results.items()}, "where": where}
 

@@ -18,15 +18,38 @@ from evalbook.adapters.package import writable_check
 from evalbook.adapters.sheet_copy import copy_sheet
 from evalbook.adapters.xlsx import XlsxBook
 from evalbook.adapters.xmltree import XmlRefused, decode_xml
+from evalbook.core.cells import column_letter, split_range
 from evalbook.core.errors import WorkbookUnusable
 from evalbook.funds import names as N
 from evalbook.workbook import fund_layout as FL
 from evalbook.workbook.funds_io import MAX_FUNDS, fund_numbers
+from evalbook.workbook.layout import FRAMEWORK_SHEET
+from evalbook.workbook.names_index import FIRST_COLUMN as INDEX_COLUMN
+
+INDEX_TITLE_CELL = f"{column_letter(INDEX_COLUMN)}1"
 
 
 def template_cells(n: int) -> dict[str, object]:
-    """Defined name of fund n → what a fresh sheet holds there (prefilled labels or blank)."""
-    return {c.name: c.value for c in FL.fund_sheet(n).cells if c.name}
+    """Defined name or cell key of fund n → what a fresh sheet holds there (prefilled labels or blank)."""
+    return {c.name or c.key: c.value for c in FL.fund_sheet(n).cells if c.name or c.key}
+
+
+def blank_cells(area: str, suffix: str) -> dict[str, object]:
+    """Cell → what a fresh sheet holds there, for the cells of one of fund 1's names (`suffix`
+    after 专项1_) standing at `area` on the sheet being copied: a named column is reset cell by
+    cell (rows an accountant inserted become blank), a per-cell name of an older sheet as itself."""
+    blank = template_cells(1)
+    c1, r1, c2, r2 = split_range(area)
+    table = f"{N.INDICATOR_TABLE}_"
+    cells = {}
+    for row in range(r1, r2 + 1):
+        for col in range(c1, c2 + 1):
+            if suffix.startswith(table) and c1 == c2:
+                key = N.indicator_name(1, row - r1 + 1, suffix[len(table):])
+            else:
+                key = f"专项1_{suffix}" if (row, col) == (r1, c1) else None
+            cells[f"{column_letter(col)}{row}"] = blank.get(key)
+    return cells
 
 
 def fund_name_suffixes(book_names, n: int) -> list[str]:
@@ -65,12 +88,11 @@ def add_fund_to_file(path: str | Path, target: str | Path | None = None, macros=
         last_sheet = book.locate(N.header_name(numbers[-1], "专项资金名称")).sheet
         title = _free_title(FL.sheet_title(new_n), book.sheet_order)
 
-        blank = template_cells(1)
         resets, names = {}, {}
         for suffix in fund_name_suffixes(book.defined, source_n):
-            ref = book.locate(f"专项{source_n}_{suffix}")
-            if ref is not None and ref.sheet == source_sheet:
-                resets[ref.cell] = blank.get(f"专项1_{suffix}")
+            extent = book.extent(f"专项{source_n}_{suffix}")
+            if extent is not None and extent[0] == source_sheet:
+                resets.update(blank_cells(extent[1], suffix))
                 names[f"专项{new_n}_{suffix}"] = f"专项{source_n}_{suffix}"
         part = book.sheet_parts[source_sheet]
         try:
@@ -83,8 +105,17 @@ def add_fund_to_file(path: str | Path, target: str | Path | None = None, macros=
         quoted = {f'"{source_sheet}"': f'"{title}"'}
         copy_sheet(book, source_sheet, title, patch.xml, after=last_sheet, names=names, literals=quoted,
                    code_name=FL.code_name(new_n))
+        _retire_names_index(book)
         book.save(target, macros=macros)
     return new_n
+
+
+def _retire_names_index(book: XlsxBook) -> None:
+    """The names index no longer lists every name: without its title it is not used, and the
+    button, finding none, asks Excel for the names and writes the index afresh (with the check
+    formulas, which this adapter never writes)."""
+    if book.has_sheet(FRAMEWORK_SHEET) and book.read_sheet(FRAMEWORK_SHEET).get(INDEX_TITLE_CELL) is not None:
+        book.write_cells(FRAMEWORK_SHEET, {INDEX_TITLE_CELL: None})
 
 
 def _free_title(title: str, existing: list[str]) -> str:
@@ -98,11 +129,10 @@ def _free_title(title: str, existing: list[str]) -> str:
 def add_fund_to_live(live_book) -> int:
     """The button's version: Excel copies the sheet, then the names are re-pointed."""
     from evalbook.adapters.live import LiveBook
-    from evalbook.core.textsafe import formula_safe
 
-    book = LiveBook(live_book)
+    book = LiveBook(live_book, exhaustive=True)
     numbers = fund_numbers(book)
-    new_n = next_fund_number(numbers, book._names, "工作簿")
+    new_n = next_fund_number(numbers, book.all_names(), "工作簿")
     source_n = numbers[0]
     source = book.locate(N.header_name(source_n, "专项资金名称"))
     sheet = live_book.sheets[source.sheet]
@@ -114,17 +144,31 @@ def add_fund_to_live(live_book) -> int:
             local.delete()
     except Exception:  # noqa: BLE001 - an engine without sheet names has nothing to clean
         pass
-    blank = template_cells(1)
-    for suffix in fund_name_suffixes(book._names, source_n):
-        ref = book.locate(f"专项{source_n}_{suffix}")
-        if ref is None or ref.sheet != source.sheet:
+    for suffix in fund_name_suffixes(book.all_names(), source_n):
+        extent = book.extent(f"专项{source_n}_{suffix}")
+        if extent is None or extent[0] != source.sheet:
             continue
-        live_book.names.add(f"专项{new_n}_{suffix}", f"='{title}'!{_absolute(ref.cell)}")
-        value = blank.get(f"专项1_{suffix}")
-        copy.range(ref.cell).value = formula_safe(value) if isinstance(value, str) else value
+        live_book.names.add(f"专项{new_n}_{suffix}", f"='{title}'!{_absolute(extent[1])}")
+        cells = blank_cells(extent[1], suffix)
+        c1, r1, c2, r2 = split_range(extent[1])
+        rows = [[_literal(cells[f"{column_letter(c)}{r}"]) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
+        copy.range(extent[1]).value = rows[0][0] if len(rows) == 1 and len(rows[0]) == 1 else rows
+    from evalbook.workbook.service import template_spans
+
+    fresh = LiveBook(live_book, exhaustive=True)  # the names just added included
+    fresh.rewrite_index(template_spans(fresh))
     return new_n
 
 
-def _absolute(cell: str) -> str:
-    letters = "".join(ch for ch in cell if ch.isalpha())
-    return f"${letters}${cell[len(letters):]}"
+def _literal(value: object) -> object:
+    from evalbook.core.textsafe import formula_safe
+
+    return formula_safe(value) if isinstance(value, str) else value
+
+
+def _absolute(area: str) -> str:
+    def one(cell: str) -> str:
+        letters = "".join(ch for ch in cell if ch.isalpha())
+        return f"${letters}${cell[len(letters):]}"
+
+    return ":".join(one(cell) for cell in area.split(":"))

@@ -24,6 +24,7 @@ from evalbook.core.textsafe import FORMULA_STARTS
 from evalbook.workbook.book import Formula
 from . import sheetxml as X
 from evalbook.core.errors import WorkbookUnusable
+from evalbook.workbook.layout import FRAMEWORK_SHEET
 from . import workbook_kind as WK
 from . import xmledit as XE
 from .package import Package, TargetChanged, atomic_write, changed_message, decode_xml, encode_xml
@@ -389,6 +390,22 @@ class XlsxBook:
             sheet, first, _ = self._target(name)
             by_sheet.setdefault(sheet, {})[first] = value
             names.setdefault(sheet, {})[first] = name
+        self._write_cells(by_sheet, names)
+
+    def write_range(self, name: str, rows: Sequence[Sequence[object]]) -> None:
+        sheet, first, last = self._target(name)
+        c1, r1, c2, r2 = X.split_range(f"{first}:{last or first}")
+        if len(rows) > r2 - r1 + 1 or any(len(row) > c2 - c1 + 1 for row in rows):
+            raise ValueError(f"{len(rows)} rows do not fit {name}")  # a caller's mistake, not the workbook's
+        cells = {f"{X.column_letters(c1 + i)}{r1 + offset}": value
+                 for offset, row in enumerate(rows) for i, value in enumerate(row)}
+        self._write_cells({sheet: cells}, {sheet: dict.fromkeys(cells, name)})
+
+    def write_cells(self, sheet: str, cells: Mapping[str, object]) -> None:
+        """Literal values into cells of a sheet by address (evalbook's own cells, not the contract's)."""
+        self._write_cells({sheet: cells}, {sheet: {}})
+
+    def _write_cells(self, by_sheet: Mapping[str, Mapping[str, object]], names: Mapping[str, Mapping[str, str]]) -> None:
         for sheet, cells in by_sheet.items():
             self._patch(sheet)
             self._refuse_hidden_outputs(sheet, cells, names[sheet])
@@ -480,7 +497,9 @@ class XlsxBook:
             return True
         tokens = set(written) | {n for n, text in self.defined.items() if any(s in text for s in written)}
         for sheet, part in self.sheet_parts.items():
-            if sheet in written or not self.package.has(part):
+            # the hidden 指标框架 sheet's only formulas are the names index's checks: they read
+            # where names are, never what a cell holds
+            if sheet in written or sheet == FRAMEWORK_SHEET or not self.package.has(part):
                 continue
             try:
                 text = _decode(read(part))[0]

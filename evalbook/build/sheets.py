@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zipfile
 from typing import Mapping
 
 from openpyxl import Workbook
@@ -19,6 +20,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.utils import quote_sheetname
 
+from evalbook.adapters import xmledit as XE
 from evalbook.core.textsafe import FORMULA_STARTS
 from evalbook.department.framework import Framework
 from evalbook.workbook import layout, pages
@@ -94,12 +96,12 @@ def build_workbook(values: Mapping[str, object] | None = None,
         lists: dict[tuple[str, ...], list[str]] = {}
         for c in spec.cells:
             cell = ws[c.ref]
-            value = values.get(c.name, c.value) if c.name else c.value
-            if c.name in values:
-                seen_values.add(c.name)
+            key = c.name or c.key
+            value = values.get(key, c.value) if key else c.value
+            if key in values:
+                seen_values.add(key)
             cell.value = value
-            text = isinstance(value, str) and value.startswith(FORMULA_STARTS) and c.style != L.NOTE \
-                and not c.formula
+            text = isinstance(value, str) and value.startswith(FORMULA_STARTS) and c.style != L.NOTE and not c.formula
             if text:
                 cell.data_type = "s"  # labels and a framework's wording are never formulas
             _style(cell, c)
@@ -202,4 +204,29 @@ def workbook_bytes(values=None, comments=None, funds: int = 1, framework: Framew
     wb = build_workbook(values, comments, funds, framework)
     buffer = io.BytesIO()
     wb.save(buffer)
-    return buffer.getvalue()
+    return _with_cached_checks(buffer.getvalue(), layout.sheets(funds, framework))
+
+
+def _with_cached_checks(xlsx: bytes, specs: list[L.Sheet]) -> bytes:
+    """The names index's check formulas with their result saved (TRUE: the build just made every
+    name where its row says), as Excel saves it; openpyxl saves formulas without results, which
+    a reader that cannot calculate (and the button before Excel calculated) sees as blank."""
+    position = next(i for i, spec in enumerate(specs, start=1) if spec.title == layout.FRAMEWORK_SHEET)
+    part = f"xl/worksheets/sheet{position}.xml"
+    checks = {c.ref for c in specs[position - 1].cells if c.formula}
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    data = source.read(part)
+    edits = []
+
+    def end(e: XE.Element, stack) -> None:
+        if e.local == "v" and any(a.local == "c" and a.attrs.get("r") in checks for a in stack if a is not e):
+            edits.append((e.start, e.end, b"<v>1</v>"))
+        elif e.local == "c" and e.attrs.get("r") in checks:
+            edits.append((e.start, e.tag_end, XE.edit_tag(data[e.start:e.tag_end], {"t": "b"})))
+
+    XE.walk(data, on_end=end)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info, XE.splice(data, edits) if info.filename == part else source.read(info.filename))
+    return out.getvalue()

@@ -85,7 +85,7 @@ class FundInput:
     def from_names(
         cls, n: int, raw: Mapping[str, object], rows: int = N.INDICATOR_ROWS, year: int | None = None,
     ) -> "FundInput":
-        """Fund n from defined name → cell value (names as in `names.fund_input_names`)."""
+        """Fund n from key → cell value (keys as in `names.fund_input_keys`)."""
         def get(name: str) -> object:
             return raw.get(name)
 
@@ -181,7 +181,7 @@ class FundResult(Graded):
         return next(i for i in self.indicators if i.row == row)
 
     def outputs(self, rows: int = N.INDICATOR_ROWS) -> dict[str, object]:
-        """Defined name → value to write (names as in `names.fund_output_names`)."""
+        """Key → value to write (keys as in `names.fund_output_keys`)."""
         n = self.number
         out: dict[str, object] = {}
         for line in self.money:

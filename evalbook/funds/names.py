@@ -11,19 +11,25 @@ Inputs, per fund n
     专项n_县级资金_预算数          专项n_县级资金_执行数
     专项n_其他资金_预算数          专项n_其他资金_执行数
     专项n_年初设定目标            专项n_全年实际完成情况          (年度总体目标)
-    专项n_指标k_一级指标          专项n_指标k_二级指标           专项n_指标k_三级指标
-    专项n_指标k_指标值            专项n_指标k_完成值             (年度指标值 / 全年完成值)
-    专项n_指标k_定性档次          专项n_指标k_分值               (not on the seed form: the
+    专项n_指标表_一级指标  专项n_指标表_二级指标  专项n_指标表_三级指标
+    专项n_指标表_指标值    专项n_指标表_完成值                   (年度指标值 / 全年完成值)
+    专项n_指标表_定性档次  专项n_指标表_分值                     (not on the seed form: the
                                                                  qualitative tier, and an optional
                                                                  weight in points)
-    专项n_指标k_未完成原因和改进措施
+    专项n_指标表_未完成原因和改进措施
     专项n_说明
 
 Outputs, per fund n
     专项n_年度资金总额_执行率  专项n_中央省市补助_执行率  专项n_县级资金_执行率  专项n_其他资金_执行率
     专项n_预算执行率_得分      专项n_预算执行率_扣分说明
-    专项n_指标k_完成率         专项n_指标k_得分           专项n_指标k_扣分说明
+    专项n_指标表_完成率        专项n_指标表_得分          专项n_指标表_扣分说明
     专项n_得分                 专项n_等级
+
+Each 专项n_指标表_<field> is one column of the indicator table (rows k = 1 … INDICATOR_ROWS, or
+more where an accountant inserted rows): 11 names where workbooks made before had one name per
+cell, 专项n_指标k_<field> (330 per fund).  Those per-cell names stay the keys the engine reads and
+writes by (`indicator_name`, `fund_input_keys`, `fund_output_keys`), and workbooks that still
+carry them are read through them (`workbook.funds_io`).
 
 Department summary (once per workbook)
     专项汇总_专项个数  专项汇总_全年预算数  专项汇总_全年执行数  专项汇总_执行率
@@ -66,6 +72,7 @@ POINTS = "分值"
 REASON = "未完成原因和改进措施"
 INDICATOR_INPUTS = (LEVEL1, LEVEL2, LEVEL3, TARGET, ACTUAL, TIER, POINTS, REASON)
 INDICATOR_OUTPUTS = ("完成率", "得分", "扣分说明")
+INDICATOR_TABLE = "指标表"
 
 EXEC = "预算执行率"
 
@@ -100,8 +107,14 @@ def money_name(n: int, item: str, column: str) -> str:
 
 
 def indicator_name(n: int, k: int, field: str) -> str:
-    """indicator_name(1, 3, "完成值") → "专项1_指标3_完成值"."""
+    """indicator_name(1, 3, "完成值") → "专项1_指标3_完成值": the key of one cell of the indicator
+    table (and its defined name in workbooks made before the table had column names)."""
     return f"专项{n}_指标{k}_{field}"
+
+
+def indicator_column(n: int, field: str) -> str:
+    """indicator_column(1, "完成值") → "专项1_指标表_完成值": the defined name of a whole column."""
+    return f"专项{n}_{INDICATOR_TABLE}_{field}"
 
 
 def exec_score_name(n: int) -> str:
@@ -124,28 +137,44 @@ def summary_name(field: str) -> str:
     return f"{SUMMARY_PREFIX}_{field}"
 
 
-def fund_input_names(n: int, rows: int = INDICATOR_ROWS) -> tuple[str, ...]:
-    return (
-        tuple(header_name(n, f) for f in HEADER_FIELDS)
-        + tuple(money_name(n, item, col) for item in MONEY_ITEMS for col in (BUDGET, SPENT))
-        + tuple(header_name(n, f) for f in GOAL_FIELDS)
-        + tuple(indicator_name(n, k, f) for k in range(1, rows + 1) for f in INDICATOR_INPUTS)
-        + (header_name(n, REMARKS),)
-    )
+def _header_input_names(n: int) -> tuple[str, ...]:
+    return (tuple(header_name(n, f) for f in HEADER_FIELDS)
+            + tuple(money_name(n, item, col) for item in MONEY_ITEMS for col in (BUDGET, SPENT))
+            + tuple(header_name(n, f) for f in GOAL_FIELDS))
 
 
-def fund_output_names(n: int, rows: int = INDICATOR_ROWS) -> tuple[str, ...]:
-    return (
-        tuple(money_name(n, item, RATE) for item in MONEY_ITEMS)
-        + (exec_score_name(n), exec_note_name(n))
-        + tuple(indicator_name(n, k, f) for k in range(1, rows + 1) for f in INDICATOR_OUTPUTS)
-        + (score_name(n), grade_name(n))
-    )
+def _money_output_names(n: int) -> tuple[str, ...]:
+    return tuple(money_name(n, item, RATE) for item in MONEY_ITEMS) + (exec_score_name(n), exec_note_name(n))
 
 
-def fund_names(n: int, rows: int = INDICATOR_ROWS) -> tuple[str, ...]:
-    """Every defined name of fund n's block, inputs first."""
-    return fund_input_names(n, rows) + fund_output_names(n, rows)
+def fund_input_keys(n: int, rows: int = INDICATOR_ROWS) -> tuple[str, ...]:
+    """Every input of fund n cell by cell: the keys `FundInput.from_names` reads."""
+    return (_header_input_names(n)
+            + tuple(indicator_name(n, k, f) for k in range(1, rows + 1) for f in INDICATOR_INPUTS)
+            + (header_name(n, REMARKS),))
+
+
+def fund_output_keys(n: int, rows: int = INDICATOR_ROWS) -> tuple[str, ...]:
+    """Every output of fund n cell by cell: the keys `FundResult.outputs` gives."""
+    return (_money_output_names(n)
+            + tuple(indicator_name(n, k, f) for k in range(1, rows + 1) for f in INDICATOR_OUTPUTS)
+            + (score_name(n), grade_name(n)))
+
+
+def fund_input_names(n: int) -> tuple[str, ...]:
+    """The defined names of fund n's inputs in a workbook made now (indicator columns as ranges)."""
+    return (_header_input_names(n) + tuple(indicator_column(n, f) for f in INDICATOR_INPUTS)
+            + (header_name(n, REMARKS),))
+
+
+def fund_output_names(n: int) -> tuple[str, ...]:
+    return (_money_output_names(n) + tuple(indicator_column(n, f) for f in INDICATOR_OUTPUTS)
+            + (score_name(n), grade_name(n)))
+
+
+def fund_names(n: int) -> tuple[str, ...]:
+    """Every defined name of fund n's sheet, inputs first."""
+    return fund_input_names(n) + fund_output_names(n)
 
 
 def summary_names() -> tuple[str, ...]:

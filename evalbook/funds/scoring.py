@@ -73,7 +73,7 @@ class FundsReport:
     def outputs(self) -> dict[str, object]:
         out: dict[str, object] = {}
         for n in self.blank:
-            out.update(dict.fromkeys(N.fund_output_names(n)))
+            out.update(dict.fromkeys(N.fund_output_keys(n)))
         for result in self.results:
             out.update(result.outputs())
         out.update(self.summary.outputs())

@@ -48,6 +48,10 @@ class Book(Protocol):
     def write_blocks(self, blocks: Mapping[str, Sequence[Sequence[object]]]) -> None:
         """Each named block's cells, every one given (None empties it): a fixed-size table."""
 
+    def write_range(self, name: str, rows: Sequence[Sequence[object]]) -> None:
+        """Rows written into the cells a named range covers (from its top-left cell; a value past
+        the range's edge is an error, a cell the rows do not reach is left as it is)."""
+
     def write_rows(self, name: str, rows: Sequence[Sequence[object]], width: int | None = None) -> None:
         """Rows written from the named cell downwards, replacing what a previous run wrote."""
 

@@ -15,6 +15,9 @@ from evalbook.workbook import sheetspec as L
 SHEET_PREFIX = N.FUND_SHEET  # 专项资金自评表1, 专项资金自评表2, …
 FIRST_INDICATOR_ROW = 12
 MONEY_FIRST_ROW = 5
+# the indicator table's columns (rows FIRST_INDICATOR_ROW … FIRST_INDICATOR_ROW + INDICATOR_ROWS - 1)
+INDICATOR_COLUMNS = {"A": N.LEVEL1, "B": N.LEVEL2, "C": N.LEVEL3, "D": N.TARGET, "E": N.ACTUAL, "F": N.TIER,
+                     "G": N.POINTS, "H": "完成率", "I": "得分", "J": "扣分说明", "K": N.REASON}
 
 
 def sheet_title(n: int) -> str:
@@ -72,18 +75,26 @@ def fund_sheet(n: int) -> L.Sheet:
     s.heights[head] = 30
     for k, (level1, level2) in enumerate(N.INDICATOR_LAYOUT, start=1):
         r = head + k
-        s.add(L.Cell(f"A{r}", level1, L.INPUT, name=N.indicator_name(n, k, N.LEVEL1)),
-              L.Cell(f"B{r}", level2 or None, L.INPUT, name=N.indicator_name(n, k, N.LEVEL2)),
-              L.Cell(f"C{r}", None, L.INPUT, name=N.indicator_name(n, k, N.LEVEL3), wrap=True),
-              L.Cell(f"D{r}", None, L.INPUT, name=N.indicator_name(n, k, N.TARGET)),
-              L.Cell(f"E{r}", None, L.INPUT, name=N.indicator_name(n, k, N.ACTUAL)),
-              L.Cell(f"F{r}", None, L.INPUT, name=N.indicator_name(n, k, N.TIER), choices=TIER_KEYS),
-              L.Cell(f"G{r}", None, L.INPUT, name=N.indicator_name(n, k, N.POINTS), number_format="0.##"),
-              L.Cell(f"H{r}", None, L.OUTPUT, name=N.indicator_name(n, k, "完成率"), number_format=L.RATE_FMT),
-              L.Cell(f"I{r}", None, L.OUTPUT, name=N.indicator_name(n, k, "得分"), number_format=L.SCORE_FMT),
-              L.Cell(f"J{r}", None, L.OUTPUT, name=N.indicator_name(n, k, "扣分说明"), wrap=True),
-              L.Cell(f"K{r}", None, L.INPUT, name=N.indicator_name(n, k, N.REASON), wrap=True))
+
+        def cell(col: str, value, style: str, field: str, **kw) -> L.Cell:
+            return L.Cell(f"{col}{r}", value, style, key=N.indicator_name(n, k, field), **kw)
+
+        s.add(cell("A", level1, L.INPUT, N.LEVEL1),
+              cell("B", level2 or None, L.INPUT, N.LEVEL2),
+              cell("C", None, L.INPUT, N.LEVEL3, wrap=True),
+              cell("D", None, L.INPUT, N.TARGET),
+              cell("E", None, L.INPUT, N.ACTUAL),
+              cell("F", None, L.INPUT, N.TIER, choices=TIER_KEYS),
+              cell("G", None, L.INPUT, N.POINTS, number_format="0.##"),
+              cell("H", None, L.OUTPUT, "完成率", number_format=L.RATE_FMT),
+              cell("I", None, L.OUTPUT, "得分", number_format=L.SCORE_FMT),
+              cell("J", None, L.OUTPUT, "扣分说明", wrap=True),
+              cell("K", None, L.INPUT, N.REASON, wrap=True))
         s.heights[r] = 30
+    # one name per column of the table, not one per cell (Name Manager stays readable)
+    last = head + N.INDICATOR_ROWS
+    for col, field in INDICATOR_COLUMNS.items():
+        s.ranges[N.indicator_column(n, field)] = f"{col}{FIRST_INDICATOR_ROW}:{col}{last}"
     r = head + N.INDICATOR_ROWS + 1
     s.add(L.Cell(f"A{r}", "本专项得分", L.SECTION, merge=f"H{r}"),
           L.Cell(f"I{r}", None, L.OUTPUT, name=N.score_name(n), number_format=L.SCORE_FMT),

@@ -15,7 +15,7 @@ from evalbook.department.rule import STEP_POLICIES
 from evalbook.department.rules import COLUMNS as RULE_COLUMNS
 from evalbook.department.rules import default_rules
 from evalbook.workbook import contract as C
-from evalbook.workbook import fund_layout, native, pages
+from evalbook.workbook import fund_layout, names_index, native, pages
 from evalbook.workbook.sheetspec import (
     COUNT_FMT, HEADER, INPUT, LABEL, LINE_HEIGHT, MONEY_FMT, NOTE, OUTPUT, RATE_FMT, SCORE_FMT, SECTION, TEXT,
     TITLE, Cell, Chart, Sheet, rule_number, text_lines,
@@ -449,10 +449,13 @@ def sheets(funds: int = 1, framework: Framework | None = None) -> list[Sheet]:
     fund_section = fund_layout.add_rules(rules, last_rule_row + 2)
     rules.fit_rows()
     pages.paginate_sheet(rules, keep=[fund_section])
-    return ([_score_sheet(framework), _data_sheet(framework), rules, _results_sheet()]
-            + [fund_layout.fund_sheet(n) for n in range(1, funds + 1)]
-            + [fund_layout.summary_sheet(), _framework_sheet(framework), _helper_sheet(framework, rules),
-               _conf_sheet()])
+    framework_sheet = _framework_sheet(framework)
+    found = ([_score_sheet(framework), _data_sheet(framework), rules, _results_sheet()]
+             + [fund_layout.fund_sheet(n) for n in range(1, funds + 1)]
+             + [fund_layout.summary_sheet(), framework_sheet, _helper_sheet(framework, rules), _conf_sheet()])
+    # the names index goes beside the framework, where the button reads anyway
+    framework_sheet.add(*names_index.index_cells(names_index.entries_of(found)))
+    return found
 
 
 def input_cells() -> dict[str, tuple[str, str]]:
@@ -460,6 +463,6 @@ def input_cells() -> dict[str, tuple[str, str]]:
     found = {}
     for sheet in sheets():
         for cell in sheet.cells:
-            if cell.style == INPUT and cell.name:
-                found[cell.name] = (sheet.title, cell.ref)
+            if cell.style == INPUT and (cell.name or cell.key):
+                found[cell.name or cell.key] = (sheet.title, cell.ref)
     return found

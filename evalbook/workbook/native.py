@@ -58,7 +58,9 @@ _YES = ("是", "有", "√", "✓", "Y", "YES", "TRUE", "1")
 _NO = ("否", "无", "×", "✗", "N", "NO", "FALSE", "0")
 
 # reading-row columns
-_SOURCE, _TYPE, _CLEAN, _DASH, _PCT, _BODY, _SHAPE, _VALUE, _CHECKED, _SNAP, _CHANGED = "ABCDEFGHIJK"
+# (_CHECKED: the reading with its own checks; _FINAL: and with the 审核规则 that name it as their
+# subject — kept apart so that no 审核规则 formula reads its own verdict, a circular reference)
+_SOURCE, _TYPE, _CLEAN, _DASH, _PCT, _BODY, _SHAPE, _VALUE, _CHECKED, _SNAP, _CHANGED, _FINAL = "ABCDEFGHIJKL"
 # indicator-row columns
 (_KEY, _ROW, _WEIGHT, _METHOD, _BASE, _STEP, _PER, _POLICY, _STATUS, _RAW, _MEASURED, _SCORE, _SHOWN,
  _REASON, _WEIGHT_SHOWN) = "ABCDEFGHIJKLMNO"
@@ -132,7 +134,7 @@ class HelperLayout:
 
     def value_of(self, name: str) -> str:
         """The reference of an input's final reading (number, PENDING or BAD_DATA)."""
-        return self.ref(_CHECKED, self.reading_rows[name])
+        return self.ref(_FINAL, self.reading_rows[name])
 
 
 # ---- reading rows -------------------------------------------------------------------------------
@@ -253,7 +255,7 @@ def _audit_overrides(framework: Framework, layout: HelperLayout, first_row: int)
     or one holding a wrong figure, is not checked."""
     r = first_row
     bad_by: dict[str, list[str]] = {}
-    base = {name: layout.value_of(name) for name in layout.reading_rows}
+    base = {name: layout.ref(_CHECKED, row) for name, row in layout.reading_rows.items()}
     for rule in framework.audits:
         if rule.severity != "错误":
             continue
@@ -285,8 +287,7 @@ def _audit_overrides(framework: Framework, layout: HelperLayout, first_row: int)
         r += 1
     for name, flags in bad_by.items():
         row = layout.reading_rows[name]
-        previous = layout.cells[f"{_CHECKED}{row}"][1:]
-        layout.cells[f"{_CHECKED}{row}"] = f'=IF({_any(flags)},"{BAD_DATA}",{previous})'
+        layout.cells[f"{_FINAL}{row}"] = f'=IF({_any(flags)},"{BAD_DATA}",{_CHECKED}{row})'
     return r
 
 
@@ -514,6 +515,7 @@ def helper_layout(framework: Framework) -> HelperLayout:
     layout.last_reading = r - 1
     for row, reading in enumerate(layout.readings, layout.first_reading):
         cells[f"{_SOURCE}{row}"] = reading.label
+        cells[f"{_FINAL}{row}"] = f"={_CHECKED}{row}"
         for col, formula in _reading_formulas(row, reading).items():
             if formula is not None:
                 cells[f"{col}{row}"] = formula

@@ -18,6 +18,11 @@ def carries_formulas(book: Book) -> bool:
     return book.locate(native.SNAPSHOT) is not None
 
 
+def status_cell(book: Book) -> str:
+    """Where a status line goes: the 校验状态 cell's formula shows `LAST_STATUS` when it has one."""
+    return native.LAST_STATUS if carries_formulas(book) else C.STATUS
+
+
 def _plain(formula: str | None) -> str | None:
     # what Excel, WPS or LibreOffice may change when they save a formula they did not alter
     if formula is None:

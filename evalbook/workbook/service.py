@@ -15,9 +15,9 @@ from evalbook.department.engine import Evaluation, evaluate
 from evalbook.department.framework import SECTION_COLUMNS, Framework, grid_section, load_framework, seed_framework
 from evalbook.funds import names as FN
 from evalbook.workbook import contract as C
-from evalbook.workbook import layout, native_io
+from evalbook.workbook import layout, names_index, native_io
 from evalbook.workbook.book import Book
-from evalbook.workbook.funds_io import fund_numbers, read_funds, write_funds
+from evalbook.workbook.funds_io import fund_io_names, fund_numbers, read_funds, write_funds
 from evalbook.workbook.placement import check_outputs_apart
 from evalbook.workbook.rowfit import FittedBook
 
@@ -65,8 +65,9 @@ def check_structure(book: Book, contract: C.Contract) -> None:
     if funds:
         inputs.append(FN.FUND_RULES_TABLE)
         for n in funds:
-            inputs += FN.fund_input_names(n)
-            outputs += FN.fund_output_names(n)
+            fund_inputs, fund_outputs = fund_io_names(book, n)
+            inputs += fund_inputs
+            outputs += fund_outputs
     blocks = {C.RESULTS_TABLE: len(C.FINDING_COLUMNS), FN.SUMMARY_TABLE: len(FN.SUMMARY_COLUMNS),
               FN.INDICATOR_SUMMARY_TABLE: len(FN.INDICATOR_SUMMARY_COLUMNS)}
     check_outputs_apart(book.extent, inputs, outputs, template_homes(len(funds), contract.framework), blocks)
@@ -83,6 +84,17 @@ def template_homes(funds: int, framework: Framework) -> dict[str, str]:
         for name in sheet.ranges:
             homes[name] = sheet.title
     return homes
+
+
+def template_spans(book: Book) -> dict[str, tuple[int, int]]:
+    """Defined name → rows × columns its cell's merge spans in the template (for a names index
+    written afresh: the live adapter cannot ask Excel for every merge without a call each)."""
+    try:
+        framework = framework_of(book)
+    except WorkbookUnusable:
+        framework = seed_framework()
+    sheets = layout.sheets(max(len(fund_numbers(book)), 1), framework)
+    return {entry.name: entry.span for entry in names_index.entries_of(sheets)}
 
 
 def read_evaluation(book: Book) -> Evaluation:
@@ -172,7 +184,8 @@ def clear_marks(book: Book) -> None:
     """清除标记: the highlights follow 校验结果, so emptying it clears every mark."""
     fitted = _fitted(book, seed_framework())  # 校验结果 and the status line are every framework's
     fitted.write_rows(C.RESULTS_TABLE, [], width=len(C.FINDING_COLUMNS))
-    fitted.write_values({C.STATUS: "已清除校验标记；点击“校验并评分”重新校验。"})
+    # the 校验状态 cell of a template with native formulas shows the last run's line from its sheet
+    fitted.write_values({native_io.status_cell(book): "已清除校验标记；点击“校验并评分”重新校验。"})
     fitted.fit()
 
 

@@ -27,6 +27,10 @@ class Cell:
     value: object = None
     style: str = TEXT
     name: str | None = None  # workbook-scope defined name
+    # what the cell holds when it has no name of its own (a cell of a named column): the key its
+    # value goes by, e.g. 专项1_指标3_完成值 inside 专项1_指标表_完成值
+    key: str | None = None
+    formula: bool = False  # the value is a formula the template computes (only the names index has any)
     merge: str | None = None  # bottom-right cell of a merged block starting here
     number_format: str | None = None
     choices: tuple[str, ...] = ()  # dropdown list
