@@ -93,21 +93,107 @@ def _differences(expected: dict, shown: dict, names) -> list[str]:
     return [f"{n}: 引擎{expected.get(n)!r} 公式{shown.get(n)!r}" for n in names if not _same(expected.get(n), shown.get(n))]
 
 
+FILE_CASES = 8  # of each framework, also written to files and scored (LibreOffice loads each)
+
+
+def _rule_rows(template: Path) -> list[list[object]]:
+    with XlsxBook(template) as book:
+        return [list(row) for row in book.read_range(C.RULES_TABLE)[1]]
+
+
+def _fill_job(template: Path, framework, seeded) -> dict:
+    """The cells LibreOffice sets for each case: every input, every 评分规则 cell, and the parsed
+    分档/等级 as `evalbook score` writes them; and the engine's results for the same inputs."""
+    from evalbook.core.cells import cell_position, column_letter
+    from evalbook.core.ruletable import RulesSource
+    from evalbook.department.engine import evaluate
+    from evalbook.department.rules import read_rules
+
+    helper = native.helper_layout(framework)
+    contract = C.contract_for(framework)
+    with XlsxBook(template) as book:
+        inputs = {n: book.locate(n) for n in contract.input_names if n not in ("填报单位", "评价年度", "厉行节约保障措施")}
+        rules_at = book.locate(C.RULES_TABLE)
+        bands_at = book.locate(native.BANDS_TABLE)
+    defaults = _rule_rows(template)
+    top, left = cell_position(rules_at.cell)
+    band_top, band_left = cell_position(bands_at.cell)
+    cases, expected = [], {}
+    for case in seeded:
+        rows = case.rules or defaults
+        cells = [[ref.sheet, ref.cell, _plain_value(case.values.get(name))] for name, ref in inputs.items()]
+        for r, row in enumerate(rows):
+            cells += [[rules_at.sheet, f"{column_letter(left + c)}{top + r}", _plain_value(v)]
+                      for c, v in enumerate(row)]
+        source = RulesSource(rows=rows, sheet=C.RULES_SHEET, first_row=top, first_column=left)
+        rules = read_rules(framework, rows, top).rules
+        for i, (ind, band) in enumerate(zip(framework.indicators, native.band_rows(helper, rules))):
+            text = next((row[native.BANDS_COLUMN] for row in rows if row[0] == ind.key), None)
+            band = (None if text is None else str(text),) + tuple(band[1:])
+            band += (None,) * (native.BANDS_WIDTH - len(band))
+            cells += [[bands_at.sheet, f"{column_letter(band_left + c)}{band_top + i}", _plain_value(v)]
+                      for c, v in enumerate(band)]
+        raw = {name: case.values.get(name) for name in inputs}
+        evaluation = evaluate(raw, {}, source, framework)
+        expected[case.label] = {n: v for n, v in service.output_values(evaluation, NOW).items()
+                                if n in helper.outputs and n != C.STATUS}
+        cases.append({"label": case.label, "cells": cells})
+    return {"template": str(template), "outputs": [n for n in helper.outputs if n != C.STATUS],
+            "cases": cases}, expected
+
+
+def _plain_value(value):
+    from fractions import Fraction
+
+    return float(value) if isinstance(value, Fraction) else value
+
+
+def _fill_in_libreoffice(job: dict, tmp: Path) -> dict[str, dict]:
+    job_file = tmp / "job.json"
+    job_file.write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
+    run = subprocess.run([SYSTEM_PYTHON, str(ROOT / "tests" / "lo_fill.py"), str(job_file)],
+                         capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return {r["label"]: r["values"] for r in map(json.loads, run.stdout.splitlines())}
+
+
 @pytest.fixture(scope="module")
-def recalculated(tmp_path_factory):
+def filled(tmp_path_factory):
+    """Hundreds of departments typed into the template in LibreOffice, as the accountant types."""
     reason = libreoffice_unavailable()
     assert reason is None, reason  # CI installs LibreOffice: the second calculator must run
-    tmp = tmp_path_factory.mktemp("原生公式")
-    runs = []  # (path, expected, names, label)
+    tmp = tmp_path_factory.mktemp("填入")
+    found = []  # (label, expected, shown, case)
     for prefix, framework, count, seed in (("seed", seed_framework(), SEED_CASES, 20261202),
-                                          ("other", example_framework(), OTHER_CASES, 7)):
+                                           ("other", example_framework(), OTHER_CASES, 7)):
+        template = tmp / f"{prefix}.xlsx"
+        template.write_bytes(workbook_bytes(framework=framework))
+        seeded = cases(count, seed, framework)
+        job, expected = _fill_job(template, framework, seeded)
+        shown = _fill_in_libreoffice(job, tmp)
+        found += [(f"{prefix} {c.label}", expected[c.label], shown[c.label], c) for c in seeded]
+    return found
+
+
+@pytest.fixture(scope="module")
+def recalculated(tmp_path_factory):
+    """Some of the departments as files too: before Python ran, and after `evalbook score` wrote
+    its cached values, each loaded and recalculated by LibreOffice."""
+    reason = libreoffice_unavailable()
+    assert reason is None, reason
+    tmp = tmp_path_factory.mktemp("原生公式")
+    runs = []  # (path, expected, names, label, case)
+    for prefix, framework, seed in (("seed", seed_framework(), 20261202), ("other", example_framework(), 7)):
         template = workbook_bytes(framework=framework)
         names = list(native.helper_layout(framework).outputs)
-        for case in cases(count, seed, framework):
+        # the first cases, and the edited ones among the next: band texts Python has not parsed yet
+        chosen = cases(FILE_CASES * 4, seed, framework)
+        chosen = chosen[:FILE_CASES // 2] + [c for c in chosen[FILE_CASES // 2:] if c.edited_texts][:FILE_CASES // 2]
+        for case in chosen:
             fresh = _fill(template, tmp / f"{prefix}_{case.label}.xlsx", case)
             engine = _expected(fresh)
             before = {n: v for n, v in _before_python(engine, case, framework).items() if n != C.STATUS}
-            runs.append((fresh, before, [n for n in names if n != C.STATUS], f"未评分 {case.label}", case))
+            runs.append((fresh, before, [n for n in names if n != C.STATUS], f"未评分 {prefix} {case.label}", case))
             scored = fresh.with_name(fresh.stem + "_已评分.xlsx")
             shutil.copy(fresh, scored)
             with XlsxBook(scored) as book:
@@ -115,20 +201,29 @@ def recalculated(tmp_path_factory):
                 book.save()
             with XlsxBook(scored) as book:
                 cached = book.read_values(names)
-            runs.append((scored, cached, names, f"已评分 {case.label}", case))
+            runs.append((scored, cached, names, f"已评分 {prefix} {case.label}", case))
             # the cached values are the engine's results, marker for marker
             assert not _differences({**engine, C.STATUS: cached[C.STATUS]}, cached, names), case.label
     shown = _recalculate([r[0] for r in runs], sorted({n for r in runs for n in r[2]}), tmp)
     return runs, shown
 
 
-def test_at_least_300_departments_are_compared(recalculated):
+def test_at_least_300_departments_are_compared(filled, recalculated):
+    assert len(filled) >= 300
     runs, shown = recalculated
-    assert len({r[4].label + str(r[0].parent) for r in runs}) >= 300
     assert all(str(r[0]) in shown for r in runs)
 
 
-def test_every_formula_result_equals_the_engine(recalculated):
+def test_every_formula_result_equals_the_engine_as_typed(filled):
+    failures = []
+    for label, expected, shown, case in filled:
+        diffs = _differences(expected, shown, expected)
+        if diffs:
+            failures.append(f"{label}（规则修改：{case.rules is not None}）：" + "；".join(diffs[:4]))
+    assert not failures, f"{len(failures)}份不一致：\n" + "\n".join(failures[:10])
+
+
+def test_every_file_shows_the_engine_before_and_after_scoring(recalculated):
     runs, shown = recalculated
     failures = []
     for path, expected, names, label, case in runs:
@@ -138,17 +233,18 @@ def test_every_formula_result_equals_the_engine(recalculated):
     assert not failures, f"{len(failures)}份不一致：\n" + "\n".join(failures[:10])
 
 
-def test_the_cases_cover_every_outcome(recalculated):
+def test_the_cases_cover_every_outcome(filled, recalculated):
     """The generated departments reach every marker and every method (a generator that drifted
-    into only easy cases would make the comparison above hollow)."""
-    runs, shown = recalculated
-    seen = {v for r in runs for n, v in r[1].items() if n.startswith("得分_") and isinstance(v, str)}
+    into only easy cases would make the comparisons above hollow)."""
+    seen = {v for _, expected, _, _ in filled for n, v in expected.items() if n.startswith("得分_") and isinstance(v, str)}
+    runs, _ = recalculated
+    seen |= {v for r in runs for n, v in r[1].items() if n.startswith("得分_") and isinstance(v, str)}
     assert {PENDING, "数据有误", RULE_INVALID, NEEDS_PYTHON} <= seen
-    methods = {row[2] for r in runs if r[4].rules for row in r[4].rules}
-    assert set(M.STEP_METHODS) | {M.BANDS, M.GRADED} <= methods | {M.GRADED}
-    policies = {row[6] for r in runs if r[4].rules for row in r[4].rules}
+    methods = {row[2] for *_, case in filled if case.rules for row in case.rules}
+    assert set(M.STEP_METHODS) | {M.BANDS, M.GRADED} <= methods
+    policies = {row[6] for *_, case in filled if case.rules for row in case.rules}
     assert {"整步", "不足一步按一步", "按比例"} <= policies
-    scores = [v for r in runs for n, v in r[1].items() if n.startswith("得分_") and isinstance(v, float)]
+    scores = [v for _, expected, _, _ in filled for n, v in expected.items() if n.startswith("得分_") and isinstance(v, float)]
     assert len(scores) > 2000
 
 
@@ -161,7 +257,7 @@ def test_an_edit_after_scoring_marks_the_reasons_stale_but_not_the_scores(tmp_pa
     edited = tmp_path / "在WPS中修改.xlsx"
     shutil.copy(path, edited)
     with XlsxBook(edited) as book:  # as if typed in WPS: only the input changes
-        book.write_values({"公用经费_本年决算": 120})
+        book.write_values({"政府采购_本年决算": 250})
         book.save()
     names = list(native.helper_layout(seed_framework()).outputs)
     shown = _recalculate([path, edited], names, tmp_path)
@@ -170,9 +266,9 @@ def test_an_edit_after_scoring_marks_the_reasons_stale_but_not_the_scores(tmp_pa
     assert changed[C.STATUS].startswith("数据在上次校验后已修改")
     assert "扣分说明和校验结果已过期" in changed[C.STATUS] and "总分76分" in changed[C.STATUS]
     engine = _expected(edited)
-    assert engine[C.score_name("公用经费控制率")] == 8  # 120/124.4 is within budget
+    assert engine[C.score_name("政府采购执行率")] == 6  # 250/245 = 102.04%: under one step of 5%
     assert not _differences(engine, changed, [n for n in names if n != C.STATUS])
-    assert changed[C.TOTAL] == 84
+    assert changed[C.TOTAL] == 82
 
 
 def test_a_formula_typed_over_is_restored_with_a_hint(tmp_path, seed_values):
