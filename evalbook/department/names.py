@@ -21,3 +21,8 @@ def note_name(key: str) -> str:
 
 def self_score_name(key: str) -> str:
     return f"自评_{key}"
+
+
+def criteria_name(key: str) -> str:
+    """The 评价标准 cell: rewritten from the rule when the 评分规则 row differs from the default."""
+    return f"评价标准_{key}"

@@ -13,6 +13,7 @@ from evalbook.department import methods as M
 from evalbook.department.framework import Framework, Indicator, seed_framework
 from evalbook.department.rule import STEP_POLICIES
 from evalbook.department.rules import COLUMNS as RULE_COLUMNS
+from evalbook.department.names import criteria_name
 from evalbook.department.rules import default_rules
 from evalbook.workbook import contract as C
 from evalbook.workbook import fund_layout, names_index, native, pages
@@ -52,7 +53,7 @@ def _score_sheet(framework: Framework) -> Sheet:
             Cell(f"C{first}", ind.title, LABEL, merge=span("C"), wrap=True),
             Cell(f"D{first}", out[C.weight_name(ind.key)], OUTPUT, name=C.weight_name(ind.key), merge=span("D"),
                  number_format="0.##", formula=True),
-            Cell(f"E{first}", ind.criteria, TEXT, merge=span("E"), wrap=True),
+            Cell(f"E{first}", ind.criteria, TEXT, name=criteria_name(ind.key), merge=span("E"), wrap=True),
             Cell(f"F{first}", ind.note, TEXT, merge=span("F"), wrap=True),
             Cell(f"G{first}", None, INPUT, name=C.self_score_name(ind.key), merge=span("G"),
                  number_format=SCORE_FMT),

@@ -14,6 +14,9 @@ from evalbook.core.ruletable import RulesSource
 from evalbook.department.engine import Evaluation, evaluate
 from evalbook.department.framework import SECTION_COLUMNS, Framework, grid_section, load_framework, seed_framework
 from evalbook.funds import names as FN
+from evalbook.department.criteria import criteria
+from evalbook.department.names import criteria_name
+from evalbook.department.rules import default_rules, read_rules
 from evalbook.workbook import contract as C
 from evalbook.workbook import layout, names_index, native_io
 from evalbook.workbook.book import Book
@@ -143,6 +146,23 @@ def output_values(evaluation: Evaluation, now: dt.datetime) -> dict[str, object]
     return values
 
 
+def criteria_values(book: Book, evaluation: Evaluation) -> dict[str, str]:
+    """评价标准 that follow the 评分规则: an edited rule's written from it, a default rule's the
+    framework's own wording (templates made before these cells were named get none)."""
+    framework = evaluation.framework
+    source = evaluation.rules_source
+    if source is None:
+        return {}
+    rules = read_rules(framework, list(source.rows), source.first_row).rules
+    defaults = default_rules(framework).rules
+    found = {}
+    for ind in framework.indicators:
+        name = criteria_name(ind.key)
+        if book.locate(name) is not None:
+            found[name] = criteria(framework, ind, rules.get(ind.key), defaults.get(ind.key))
+    return found
+
+
 def status_line(evaluation: Evaluation, now: dt.datetime) -> str:
     stamp = now.strftime("%Y-%m-%d %H:%M")
     total = evaluation.total
@@ -170,7 +190,7 @@ def write_results(book: Book, evaluation: Evaluation, now: dt.datetime | None = 
     native = native_io.carries_formulas(book)
     if native:
         evaluation.findings.extend(native_io.overwritten(book, evaluation))
-    values = output_values(evaluation, now)
+    values = output_values(evaluation, now) | criteria_values(book, evaluation)
     if native:
         values = native_io.write_native(book, evaluation, values)
     fitted.write_values(values)
