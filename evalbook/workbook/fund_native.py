@@ -55,6 +55,9 @@ PARSED_COLUMNS = ("AY", "AZ", "BA", "BB", "BC", "BD")  # 指标值, 完成值, �
 _S_T, _S_A, _S_TIER, _S_L2, _S_RATIO, _S_KIND = PARSED_COLUMNS
 _SCORE, _WEIGHT, _POINTS, _DIRECT, _KIND = "BE", "BF", "BG", "BH", "BI"
 HIDDEN = "M:BI"
+# a score is rounded to 12 places before its 2: float noise (1e-15 here) gone, an exact figure a
+# hair below a half (the engine rounds the exact Fraction) kept below it
+_PLACES = 12
 
 
 def parsed_name(n: int) -> str:
@@ -152,11 +155,11 @@ def fund_formulas(n: int, refs_items: tuple[tuple[str, str], ...]) -> FundFormul
 
     def mismatch(cols: ReadingColumns) -> str:
         stated, span = f"{cols.checked}{top}", f"{cols.checked}{parts[0]}:{cols.checked}{parts[-1]}"
-        return (f'AND(ISNUMBER({stated}),COUNT({span})>0,COUNTIF({span},"{BAD_DATA}")=0,'
-                f"ROUND(ABS({stated}-SUM({span}))-0.01,9)>0)")
+        return (f'IFERROR(AND(ISNUMBER({stated}),COUNT({span})>0,COUNTIF({span},"{BAD_DATA}")=0,'
+                f"ROUND(ABS({stated}-SUM({span}))-0.01,9)>0),FALSE)")
 
     a, b = f"{BLOCK_A.checked}{top}", f"{BLOCK_B.checked}{top}"
-    bad_total = f"OR(NOT(ISNUMBER({a})),NOT(ISNUMBER({b})),{a}=0,{mismatch(BLOCK_A)},{mismatch(BLOCK_B)})"
+    bad_total = f"OR(NOT(ISNUMBER({a})),NOT(ISNUMBER({b})),N({a})=0,{mismatch(BLOCK_A)},{mismatch(BLOCK_B)})"
     cells[f"{_EXEC}{top}"] = (f'=IF({bad_total},"{PENDING}",IF(NOT(ISNUMBER(${_RULE_WEIGHT}$1)),"{PENDING}",'
                               f"${_RULE_WEIGHT}$1*MIN({b}/{a},1)))")
     typed = [refs[N.header_name(n, f)] for f in N.HEADER_FIELDS + N.GOAL_FIELDS + (N.REMARKS,)]
@@ -167,7 +170,7 @@ def fund_formulas(n: int, refs_items: tuple[tuple[str, str], ...]) -> FundFormul
         x, y = f"{BLOCK_A.checked}{r}", f"{BLOCK_B.checked}{r}"
         out.outputs[N.money_name(n, item, N.RATE)] = (
             f'=IF({blank},"",IF(AND(ISNUMBER({x}),ISNUMBER({y})),IF({x}<>0,{y}/{x},""),""))')
-    out.outputs[N.exec_score_name(n)] = (f'=IF({blank},"",IF(ISNUMBER(${_EXEC}${top}),ROUND(ROUND(${_EXEC}${top},9),2),'
+    out.outputs[N.exec_score_name(n)] = (f'=IF({blank},"",IF(ISNUMBER(${_EXEC}${top}),ROUND(ROUND(${_EXEC}${top},{_PLACES}),2),'
                                          f"${_EXEC}${top}))")
 
     # the 一级指标 groups (rows 2-4, beside their rule rows)
@@ -258,7 +261,7 @@ def fund_formulas(n: int, refs_items: tuple[tuple[str, str], ...]) -> FundFormul
         out.outputs[N.indicator_name(n, k, "完成率")] = (
             f'=IF({blank},"",IF(ISNUMBER({ratio}),{ratio},IF({ratio}="{NEEDS_PYTHON}","{NEEDS_PYTHON}","")))')
         out.outputs[N.indicator_name(n, k, "得分")] = (
-            f'=IF({blank},"",IF(ISNUMBER({c(_SCORE)}),ROUND(ROUND({c(_SCORE)},9),2),{c(_SCORE)}))')
+            f'=IF({blank},"",IF(ISNUMBER({c(_SCORE)}),ROUND(ROUND({c(_SCORE)},{_PLACES}),2),{c(_SCORE)}))')
 
     scores = col_range(_SCORE)
     complete = (f'AND(COUNTIF({g_status},"gap")=0,ISNUMBER(${_EXEC}${top}),'
@@ -266,11 +269,11 @@ def fund_formulas(n: int, refs_items: tuple[tuple[str, str], ...]) -> FundFormul
     cells[f"{_TOTAL}{top}"] = (f'=IF(COUNTIF({scores},"{NEEDS_PYTHON}")>0,"{NEEDS_PYTHON}",IF({complete},'
                                f'IF({cap},"{NEEDS_PYTHON}",${_EXEC}${top}+SUM({scores})),"{PENDING}"))')
     total = f"${_TOTAL}${top}"
-    out.outputs[N.score_name(n)] = f'=IF({blank},"",IF(ISNUMBER({total}),ROUND(ROUND({total},9),2),{total}))'
+    out.outputs[N.score_name(n)] = f'=IF({blank},"",IF(ISNUMBER({total}),ROUND(ROUND({total},{_PLACES}),2),{total}))'
     bands = R.FUND_GRADES.bands
     grade = text_literal(bands[-1][1])
     for floor, name in reversed(bands[:-1]):
-        grade = f"IF(ROUND({total},9)>={floor},{text_literal(name)},{grade})"
+        grade = f"IF(ROUND({total},{_PLACES})>={floor},{text_literal(name)},{grade})"
     out.outputs[N.grade_name(n)] = (f'=IF({blank},"",IF(ISNUMBER({total}),IF({grades_on},"{NEEDS_PYTHON}",{grade}),'
                                     f'IF({total}="{NEEDS_PYTHON}","{NEEDS_PYTHON}","")))')
     first_parsed = PARSED_COLUMNS[0]
