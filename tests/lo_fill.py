@@ -49,6 +49,9 @@ def main() -> int:
             ranges = doc.NamedRanges
             outputs = [(n, ranges.getByName(n).getReferredCells().getCellByPosition(0, 0))
                        for n in job["outputs"] if ranges.hasByName(n)]
+            # outputs that are cells of a named column: [label, sheet, "H12"]
+            outputs += [(label, sheets.getByName(sheet).getCellRangeByName(ref))
+                        for label, sheet, ref in job.get("cells_out", ())]
             cell_cache = {}
             last: dict[tuple[str, str], object] = {}  # a cell already holding the value is not set again
             for case in job["cases"]:

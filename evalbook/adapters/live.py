@@ -397,6 +397,8 @@ def _native(value: object) -> object:
 
 
 def _cell_value(value: object) -> object:
+    if isinstance(value, Formula):  # a native formula: Excel computes its value itself
+        return "=" + value.text
     if isinstance(value, ExcelError):
         return str(value)
     if isinstance(value, str):

@@ -91,6 +91,9 @@ def build_workbook(values: Mapping[str, object] | None = None,
             ws.sheet_state = "hidden"
         for col, width in spec.widths.items():
             ws.column_dimensions[col].width = width
+        if spec.hidden_columns:
+            first, last = spec.hidden_columns.split(":")
+            ws.column_dimensions.group(first, last, hidden=True)
         for row, height in spec.heights.items():
             ws.row_dimensions[row].height = height
         lists: dict[tuple[str, ...], list[str]] = {}

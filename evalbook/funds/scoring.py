@@ -69,6 +69,7 @@ class FundsReport:
     summary: FundsSummary
     findings: list[Finding] = field(default_factory=list)  # rule problems first, then fund by fund
     blank: list[int] = field(default_factory=list)  # unused blocks: their outputs are cleared
+    inputs: list[FundInput] = field(default_factory=list)  # what was read, fund by fund
 
     def outputs(self) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -93,7 +94,7 @@ def evaluate_funds(
     for result in results:
         findings.extend(result.findings)
     blank = [f.number for f in funds if f.is_blank()]
-    return FundsReport(results, summarize(results, rules.grades), findings, blank)
+    return FundsReport(results, summarize(results, rules.grades), findings, blank, list(funds))
 
 
 # ---- 预算执行率 ---------------------------------------------------------------------------

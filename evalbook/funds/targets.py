@@ -71,6 +71,7 @@ _PREFIXES = sorted(
     ],
     key=lambda p: -len(p[0]),
 )
+PREFIXES = _PREFIXES  # (word, meaning), longest first: what the native formulas follow too
 _SUFFIXES = sorted(
     [
         ("及以上", AT_LEAST), ("以上", AT_LEAST),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from evalbook.funds import names as N
 from evalbook.funds.qualitative import TIER_KEYS
 from evalbook.funds.rules import DEFAULT_FUND_RULE_ROWS, FUND_GENERAL_NOTES, FUND_RULE_COLUMNS
-from evalbook.workbook import pages
+from evalbook.workbook import fund_native, pages
 from evalbook.workbook import sheetspec as L
 
 SHEET_PREFIX = N.FUND_SHEET  # 专项资金自评表1, 专项资金自评表2, …
@@ -128,7 +128,25 @@ def fund_sheet(n: int) -> L.Sheet:
     keep = [(1, head + 1)] + [(min(rows), max(rows)) for rows in level2_blocks.values()]
     keep.append((head + N.INDICATOR_ROWS + 1, r))
     pages.paginate_sheet(s, keep=keep, prefer=[(min(rows), max(rows)) for rows in level1_blocks.values()])
+    _add_formulas(s, n)  # after the rows are fitted: formula text is no text to fit
     return s
+
+
+def refs_items(s: L.Sheet) -> tuple[tuple[str, str], ...]:
+    return tuple((c.name or c.key, c.ref) for c in s.cells if c.name or c.key)
+
+
+def _add_formulas(s: L.Sheet, n: int) -> None:
+    """The native formulas (`workbook.fund_native`): outputs hold them, hidden columns help."""
+    formulas = fund_native.fund_formulas(n, refs_items(s))
+    for c in s.cells:
+        formula = formulas.outputs.get(c.name or c.key)
+        if formula is not None:
+            c.value, c.formula = formula, True
+    for ref, value in formulas.cells.items():
+        s.add(L.Cell(ref, value, L.TEXT, formula=isinstance(value, str) and value.startswith("=")))
+    s.ranges.update(formulas.ranges)
+    s.hidden_columns = fund_native.HIDDEN
 
 
 def summary_sheet() -> L.Sheet:

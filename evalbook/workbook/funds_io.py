@@ -14,6 +14,7 @@ from evalbook.core.ruletable import RulesSource
 from evalbook.funds import names as N
 from evalbook.funds.model import FundInput
 from evalbook.funds.scoring import FundsReport, evaluate_funds
+from evalbook.workbook import native_io
 from evalbook.workbook.book import Book
 
 MAX_FUNDS = 99
@@ -98,10 +99,16 @@ def read_funds(book: Book, year_raw: object = None) -> FundsReport | None:
 def write_funds(book: Book, report: FundsReport) -> None:
     outputs = report.outputs()
     numbers = sorted({r.number for r in report.results} | set(report.blank))
+    inputs = {f.number: f for f in report.inputs}
+    results = {r.number: r for r in report.results}
     for n in numbers:
         if not by_columns(book, n):
             continue
         rows = _table_rows(book, n)
+        if native_io.fund_carries_formulas(book, n, rows):
+            mine = {key: outputs.pop(key) for key in N.fund_output_keys(n) if key in outputs}
+            outputs.update(native_io.with_fund_formulas(n, mine))
+            book.write_blocks({native_io.fund_native.parsed_name(n): native_io.parsed_rows(inputs.get(n), results.get(n))})
         for field in N.INDICATOR_OUTPUTS:
             column = [outputs.pop(N.indicator_name(n, k, field), None) for k in range(1, rows + 1)]
             for k in range(rows + 1, N.INDICATOR_ROWS + 1):

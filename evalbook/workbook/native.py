@@ -139,7 +139,32 @@ class HelperLayout:
 
 # ---- reading rows -------------------------------------------------------------------------------
 
-def _reading_formulas(r: int, reading: Reading) -> dict[str, str]:
+@dataclass(frozen=True)
+class ReadingColumns:
+    """Where a reading row's steps stand: the helper sheet's columns by default, hidden columns
+    of a fund sheet for the fund inputs (`workbook.fund_native`).  `snap` None: no snapshot."""
+
+    type: str = _TYPE
+    clean: str = _CLEAN
+    dash: str = _DASH
+    pct: str = _PCT
+    body: str = _BODY
+    shape: str = _SHAPE
+    value: str = _VALUE
+    checked: str = _CHECKED
+    snap: str | None = _SNAP
+    changed: str | None = _CHANGED
+
+
+HELPER_COLUMNS = ReadingColumns()
+
+
+def reading_formulas(r: int, reading: Reading, cols: ReadingColumns = HELPER_COLUMNS) -> dict[str, str]:
+    """The formulas of one reading row (column letter → formula), reading `reading.source` as
+    `core.numbers.read_number` does."""
+    _TYPE, _CLEAN, _DASH, _PCT, _BODY, _SHAPE, _VALUE, _CHECKED, _SNAP, _CHANGED = (
+        cols.type, cols.clean, cols.dash, cols.pct, cols.body, cols.shape, cols.value, cols.checked, cols.snap,
+        cols.changed)
     s = reading.source
     c = lambda col: f"{col}{r}"  # noqa: E731
     cells = {
@@ -153,8 +178,9 @@ def _reading_formulas(r: int, reading: Reading) -> dict[str, str]:
     else:
         cleaned = f"TRIM({_substitute(text, [(b, ' ') for b in _BLANKS])})"
     cells[_CLEAN] = f'=IF({c(_TYPE)}="文",{cleaned},"")'
-    cells[_SNAP] = None
-    cells[_CHANGED] = (f'=NOT(EXACT(IFERROR({s}&"","#错误"),IFERROR({c(_SNAP)}&"","#错误")))')
+    if _SNAP is not None:
+        cells[_SNAP] = None
+        cells[_CHANGED] = (f'=NOT(EXACT(IFERROR({s}&"","#错误"),IFERROR({c(_SNAP)}&"","#错误")))')
     if reading.kind == "number":
         no_dashes = _substitute(c(_CLEAN), [(d, "") for d in _DASHES])
         cells[_DASH] = f'=AND({c(_CLEAN)}<>"",LEN({no_dashes})=0)'
@@ -516,7 +542,7 @@ def helper_layout(framework: Framework) -> HelperLayout:
     for row, reading in enumerate(layout.readings, layout.first_reading):
         cells[f"{_SOURCE}{row}"] = reading.label
         cells[f"{_FINAL}{row}"] = f"={_CHECKED}{row}"
-        for col, formula in _reading_formulas(row, reading).items():
+        for col, formula in reading_formulas(row, reading).items():
             if formula is not None:
                 cells[f"{col}{row}"] = formula
     layout.ranges[SNAPSHOT] = f"{_SNAP}{layout.first_reading}:{_SNAP}{layout.last_reading}"

@@ -8,8 +8,10 @@ from evalbook.core.findings import HINT, Finding, finding
 from evalbook.core.numbers import ExcelError
 from evalbook.department.engine import Evaluation
 from evalbook.department.rules import read_rules
+from evalbook.funds import names as FN
+from evalbook.funds.model import FundInput, FundResult
 from evalbook.workbook import contract as C
-from evalbook.workbook import native
+from evalbook.workbook import fund_layout, fund_native, native
 from evalbook.workbook.book import Book, Formula
 
 
@@ -79,3 +81,41 @@ def write_native(book: Book, evaluation: Evaluation, values: dict[str, object]) 
         bands.append(row + (None,) * (native.BANDS_WIDTH - len(row)))
     book.write_blocks({native.SNAPSHOT: snapshot, native.BANDS_TABLE: bands, native.LAST_STATUS: [[values[C.STATUS]]]})
     return {name: value for name, value in values.items() if name not in helper.outputs}
+
+
+# ---- fund sheets ----------------------------------------------------------------------------
+
+def fund_carries_formulas(book: Book, n: int, rows: int) -> bool:
+    """Fund sheets made before the native formulas, or with rows inserted into the table (the
+    formulas follow the template's rows), get plain values."""
+    return book.locate(fund_native.parsed_name(n)) is not None and rows == FN.INDICATOR_ROWS
+
+
+def fund_formulas(n: int) -> fund_native.FundFormulas:
+    return fund_native.fund_formulas(n, fund_layout.refs_items(fund_layout.fund_sheet(n)))
+
+
+def with_fund_formulas(n: int, outputs: dict[str, object]) -> dict[str, object]:
+    """Fund n's output values, each formula output as its formula with the value cached."""
+    formulas = fund_formulas(n).outputs
+    return {key: Formula(formulas[key][1:], value) if key in formulas else value for key, value in outputs.items()}
+
+
+def parsed_rows(fund: FundInput | None, result: FundResult | None) -> list[tuple]:
+    """The block `fund_native.parsed_name` names: for each row the engine scored, the 指标值, 完成值,
+    定性档次 and 二级指标 it read, its 完成率 (or `NO_RATIO`) and the kind of target."""
+    rows = []
+    for k in range(1, FN.INDICATOR_ROWS + 1):
+        blank = (None,) * len(fund_native.PARSED_COLUMNS)
+        if fund is None or result is None or k > len(fund.indicators):
+            rows.append(blank)
+            continue
+        score = next((i for i in result.indicators if i.row == k), None)
+        row = fund.indicators[k - 1]
+        if score is None or row.target is None:
+            rows.append(blank)
+            continue
+        ratio = fund_native.NO_RATIO if score.ratio is None else score.ratio.numerator / score.ratio.denominator
+        rows.append(tuple(fund_native.parsed_value(v) for v in (row.target, row.actual, row.tier, row.level2))
+                    + (ratio, score.kind or None))
+    return rows

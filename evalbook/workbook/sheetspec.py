@@ -61,6 +61,7 @@ class Sheet:
     print_area: str = ""
     freeze: str | None = None
     hidden: bool = False
+    hidden_columns: str = ""  # "M:BI": helper columns of the native formulas
     # ranges where a cell listed in 校验结果 with 错误 lights up
     highlight_range: str = ""
     # extra defined names pointing at ranges (name → "A1:B2")
