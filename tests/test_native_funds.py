@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+from fractions import Fraction
 import subprocess
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from evalbook.workbook import fund_layout, fund_native, native_io
 from tests.conftest import ROOT, SYSTEM_PYTHON, libreoffice_unavailable
 
 SHEET = fund_layout.sheet_title(1)
-CASES = 120
+CASES = 80
 MONEY = (100, 80, "1,234.50", "　95.5　", "——", None, "abc", -5, 0, "95%", "８０")
 TEXT_TARGETS = ("2020年12月底前", "3000米", "达标", "≥95%以上")
 
@@ -42,11 +43,13 @@ def _numeric(rng: random.Random) -> tuple[object, object]:
 
 
 def _case(rng: random.Random, i: int) -> tuple[dict, set[int]]:
+    """A generated fund; every fourth one complete and clean, so that totals and 等级 are scored."""
+    clean = i % 4 == 0
     raw: dict[str, object] = {N.header_name(1, "专项资金名称"): f"专项{i}"}
     for item in N.MONEY_ITEMS:
         for column in (N.BUDGET, N.SPENT):
-            if item == N.TOTAL or rng.random() < 0.3:
-                raw[N.money_name(1, item, column)] = rng.choice(MONEY)
+            if item == N.TOTAL or (not clean and rng.random() < 0.3):
+                raw[N.money_name(1, item, column)] = rng.choice(MONEY if not clean else (100, 80, "1,234.50", 95.5))
     texts = set()
     for k, (level1, level2) in enumerate(N.INDICATOR_LAYOUT, start=1):
         raw[N.indicator_name(1, k, N.LEVEL1)] = level1
@@ -54,7 +57,7 @@ def _case(rng: random.Random, i: int) -> tuple[dict, set[int]]:
         if rng.random() < 0.5:
             continue
         raw[N.indicator_name(1, k, N.LEVEL3)] = f"指标{k}"
-        roll = rng.random()
+        roll = 1.0 if clean else rng.random()
         if roll < 0.12:
             raw[N.indicator_name(1, k, N.TARGET)] = rng.choice(TEXT_TARGETS)
             raw[N.indicator_name(1, k, N.ACTUAL)] = rng.choice(("2020年11月30日", "3500米", "达标", "96%"))
@@ -68,7 +71,7 @@ def _case(rng: random.Random, i: int) -> tuple[dict, set[int]]:
             raw[N.indicator_name(1, k, N.TARGET)] = rng.choice(("≥95%", None, "——"))
         else:
             raw[N.indicator_name(1, k, N.TARGET)], raw[N.indicator_name(1, k, N.ACTUAL)] = _numeric(rng)
-        if rng.random() < 0.15:
+        if not clean and rng.random() < 0.15:
             raw[N.indicator_name(1, k, N.POINTS)] = rng.choice((5, 10, "20", "——", 0, "x"))
     return raw, texts
 
@@ -77,6 +80,20 @@ def _expected(raw: dict) -> tuple[dict, object]:
     report = evaluate_funds([FundInput.from_names(1, raw)])
     outputs = report.outputs()
     return outputs, report
+
+
+def _on_a_half(report) -> set[str]:
+    """Outputs whose exact score lies within 1e-9 of a half cent without being on it: a spreadsheet's
+    floats cannot tell which way such a value rounds (the engine, in exact fractions, can)."""
+    found = set()
+    for result in report.results:
+        for ind in result.indicators:
+            if ind.score is not None:
+                cents = ind.score * 100
+                off = abs(cents - (cents.numerator // cents.denominator) - Fraction(1, 2))
+                if 0 < off < Fraction(1, 10 ** 7):
+                    found.add(N.indicator_name(1, ind.row, "得分"))
+    return found
 
 
 def _before(expected: dict, raw: dict, texts: set[int]) -> dict:
@@ -118,7 +135,7 @@ def filled(tmp_path_factory):
         fund_native.parsed_name(1)].split(":")[0][2:])
     inputs = [key for key in N.fund_input_keys(1) if key in refs]
     rng = random.Random(20261203)
-    cases, expected = [], {}
+    cases, expected, ambiguous = [], {}, {}
     for i in range(CASES):
         raw, texts = _case(rng, i)
         engine, report = _expected(raw)
@@ -133,6 +150,7 @@ def filled(tmp_path_factory):
                    for k, row in enumerate(parsed) for col, value in zip(fund_native.PARSED_COLUMNS, row)]
         cases.append({"label": f"{i} 已评分", "cells": cells + written})
         expected[f"{i} 已评分"] = engine
+        ambiguous[f"{i} 未评分"] = ambiguous[f"{i} 已评分"] = _on_a_half(report)
     job = {"template": str(template), "outputs": [], "cells_out": [[k, SHEET, refs[k]] for k in outputs],
            "cases": cases}
     job_file = tmp / "job.json"
@@ -141,7 +159,8 @@ def filled(tmp_path_factory):
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     shown = {r["label"]: r["values"] for r in map(json.loads, run.stdout.splitlines())}
-    return [(label, expected[label], shown[label], outputs) for label in expected]
+    return [(label, expected[label], shown[label], [n for n in outputs if n not in ambiguous[label]])
+            for label in expected]
 
 
 def test_fund_formulas_give_the_engine_result(filled):
@@ -151,6 +170,14 @@ def test_fund_formulas_give_the_engine_result(filled):
             if not _same(expected.get(name), shown.get(name)):
                 wrong.append(f"{label} {name}: 引擎{expected.get(name)!r} 公式{shown.get(name)!r}")
     assert not wrong, "\n".join(wrong[:40]) + f"\n… {len(wrong)} in all"
+
+
+def test_values_on_a_rounding_half_are_rare(filled):
+    """Outputs left out of the comparison above because their exact value sits within 1e-9 of a
+    half cent: a handful at most in thousands."""
+    outputs = {n for _, _, _, names in filled for n in native_io.fund_formulas(1).outputs}
+    compared = sum(len(names) for *_, names in filled)
+    assert compared >= 0.999 * len(filled) * len(outputs)
 
 
 def test_the_cases_reach_every_outcome(filled):
