@@ -201,7 +201,7 @@ def test_a_xlsx_scored_into_a_xlsm_gets_the_builds_project_and_ribbon(copies, tm
     assert [n for n in parts if n not in CONTROL_PARTS and parts[n] != direct.get(n)] == []
     modules = olevba_modules(again)
     codes = [sheet.code_name for sheet in layout.sheets(EXAMPLE_FUNDS)]
-    assert set(modules) == {"ThisWorkbook", *codes, "xlwings", "Dictionary", "Ribbon", "xlwings_udfs", "UdfHelp"}
+    assert set(modules) == {"ThisWorkbook", *codes, "xlwings", "Dictionary", "Ribbon", "xlwings_udfs", "UdfHelp", "Startup"}
     assert "RunPython" in modules["Ribbon"]
 
 

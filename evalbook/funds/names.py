@@ -172,9 +172,15 @@ def fund_output_names(n: int) -> tuple[str, ...]:
             + (score_name(n), grade_name(n)))
 
 
+def formula_block_name(n: int) -> str:
+    """The hidden block of fund n's sheet where Python leaves the targets it parsed, for the native
+    formulas (`workbook.fund_native`); workbooks made before it have none."""
+    return f"专项{n}_公式_解析"
+
+
 def fund_names(n: int) -> tuple[str, ...]:
     """Every defined name of fund n's sheet, inputs first."""
-    return fund_input_names(n) + fund_output_names(n)
+    return fund_input_names(n) + fund_output_names(n) + (formula_block_name(n),)
 
 
 def summary_names() -> tuple[str, ...]:

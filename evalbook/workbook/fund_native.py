@@ -61,7 +61,7 @@ _PLACES = 12
 
 
 def parsed_name(n: int) -> str:
-    return f"专项{n}_公式_解析"
+    return N.formula_block_name(n)
 
 
 def _subst(expr: str, pairs) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Iterable, Mapping, Sequence
 
 from evalbook.core.cells import cell_at, cell_position
-from evalbook.workbook.book import Book
+from evalbook.workbook.book import Book, Formula
 from evalbook.workbook.sheetspec import Sheet
 
 # how far below what a table holds now a previous run's rows may reach (the highlight range's depth)
@@ -37,6 +37,17 @@ class FittedBook:
             ref = self._book.locate(name)
             if ref is not None:
                 self._written.setdefault(ref.sheet, {})[ref.cell] = value
+
+    def write_range(self, name: str, rows: Sequence[Sequence[object]]) -> None:
+        self._book.write_range(name, rows)
+        ref = self._book.locate(name)
+        if ref is None:
+            return
+        top, left = cell_position(ref.cell)
+        written = self._written.setdefault(ref.sheet, {})
+        for offset, row in enumerate(rows):
+            for i, value in enumerate(row):
+                written[cell_at(top + offset, left + i)] = value.cached if isinstance(value, Formula) else value
 
     def write_rows(self, name: str, rows: Sequence[Sequence[object]], width: int | None = None) -> None:
         self._book.write_rows(name, rows, width)
