@@ -155,11 +155,13 @@ def criteria_values(book: Book, evaluation: Evaluation) -> dict[str, str]:
         return {}
     rules = read_rules(framework, list(source.rows), source.first_row).rules
     defaults = default_rules(framework).rules
+    names = {criteria_name(ind.key): ind for ind in framework.indicators if book.locate(criteria_name(ind.key))}
+    shown = book.read_values(names) if names else {}
     found = {}
-    for ind in framework.indicators:
-        name = criteria_name(ind.key)
-        if book.locate(name) is not None:
-            found[name] = criteria(framework, ind, rules.get(ind.key), defaults.get(ind.key))
+    for name, ind in names.items():
+        text = criteria(framework, ind, rules.get(ind.key), defaults.get(ind.key))
+        if shown.get(name) != text:  # only what changed: the cell is the template's, locked like it
+            found[name] = text
     return found
 
 
