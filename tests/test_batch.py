@@ -255,7 +255,7 @@ def test_charts_frozen_header_and_filters_are_in_the_package(scored):
     assert summary.auto_filter.ref == "A1:AB11"  # …through 专项资金个数, 专项资金得分
     assert summary["U2"].number_format == "0.00"
     assert wb["问题清单"].auto_filter.ref and wb["无法读取"].freeze_panes == "A2"
-    rates = [r for r in wb["图表"].iter_rows(min_row=3, max_row=18, max_col=4, values_only=True)]
+    rates = [r for r in wb["图表"].iter_rows(min_row=3, max_row=18, max_col=5, values_only=True)]
     # lowest first: 在职人员控制率 is 1 for eight departments, 0 (戊) and 3/5 (己): 8.6 / 10
     assert rates[0][:3] == ("在职人员控制率", "预算配置", 10)
     assert rates[0][3] == pytest.approx(0.86)

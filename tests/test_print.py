@@ -318,8 +318,15 @@ def test_summary_charts_each_on_a_page_of_their_own(tmp_path, capsys):
         assert bottom <= edges[page + 1] and bottom - top <= 24 / 2.54 * 72 / 15 + 1  # within one page
     printed = _pdf_pages(out, tmp_path)
     summary = [p for p in printed if "单位名称" in p and "排名" in p]
-    # 图表 prints as three pages (rates, then one per chart); 专项资金, 问题清单, 无法读取 one each
-    assert len(printed) == len(summary) + 3 + 3
+    # 部门指标: 640 rows (40 × 16) under a header repeated on each page, printed at between half
+    # size and full size (LibreOffice measures columns wider than Excel): full pages of 15-point rows
+    indicators = [p for p in printed if "计算值" in p and "自评得分" in p]
+    rows_at_full_size = pages.printable(True)[1] / 15 - 2
+    assert 640 / (2 * rows_at_full_size) <= len(indicators) <= 640 / rows_at_full_size + 1
+    # 图表 prints as three pages (rates, then one per chart); 专项资金, 专项指标, 问题清单, 无法读取
+    # and 框架 one each
+    assert len(printed) == len(summary) + len(indicators) + 3 + 5
+    assert sum("指纹" in p for p in printed) == 1 and sum("全年预算数" in p for p in printed) == 1
     # (a chart below a break is drawn clipped on the page before; its title's last page is its own)
     last = {title: max(i for i, p in enumerate(printed) if title in p) for title in ("第1—20名", "第21—40名")}
     assert last["第21—40名"] == last["第1—20名"] + 1
