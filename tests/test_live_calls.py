@@ -23,10 +23,11 @@ from tests.remote_book import apply_actions, book_payload, cell
 from tests.xlcount import counted
 
 # book.sheets 1 + 9 sheets fetched + 1 used range + 8 blocks read (2 calls each: the range, its
-# value) + 17 rectangles written (2 each: the range, its raw_value; the native formulas are Excel's
-# own and are not resent) + 21 runs of rows given the height their text needs (2 each: the rows,
-# their row_height); before the names index: 3893
-CALL_BUDGET = 1 + 9 + 1 + 8 * 2 + 17 * 2 + 21 * 2
+# value) + 15 rectangles written (2 each: the range, its raw_value; native formulas, the
+# department's and the funds', are Excel's own and are not resent) + 40 runs of rows given the
+# height their text needs (2 each: the rows, their row_height); before the names index: 3893.
+# The issue's target is 40: the row heights are what stands between (see the closing note).
+CALL_BUDGET = 1 + 9 + 1 + 8 * 2 + 15 * 2 + 40 * 2
 
 
 def click(monkeypatch, path, payload=None):
@@ -65,15 +66,25 @@ def scored_by_file(tmp_path, capsys, path):
         return {sheet: book.read_sheet(sheet) for sheet in book.sheet_order}
 
 
+def _formula_cells(path) -> set[tuple[str, str]]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    return {(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row
+            if isinstance(c.value, str) and c.value.startswith("=")}
+
+
 def assert_same_results(payload, book, path, on_file):
     grids = apply_actions(payload, book.json()["actions"])
-    native_outputs = set(native.helper_layout(C.contract_for().framework).outputs)
+    formulas = _formula_cells(path)
+    before = {s["name"]: s["values"] for s in payload["sheets"]}
     for name, cells in output_cells(path).items():
-        if name in native_outputs:  # a formula Excel computes itself: the button leaves it as it was
-            for sheet, ref in cells:
-                assert cell(grids, sheet, ref) == cell({s["name"]: s["values"] for s in payload["sheets"]}, sheet, ref)
-            continue
         for sheet, ref in cells:
+            # a formula Excel computes itself the button leaves as it was (the template's short live
+            # 扣分说明 are formulas too, until a run writes the full text)
+            if (sheet, ref) in formulas and not name.startswith(C.note_name("")):
+                assert cell(grids, sheet, ref) == cell(before, sheet, ref), (sheet, ref)
+                continue
             live, filed = cell(grids, sheet, ref), on_file[sheet].get(ref)
             if name == C.STATUS:  # stamped with the minute it ran
                 live, filed = live.split(" ", 2)[2], filed.split(" ", 2)[2]
@@ -102,7 +113,7 @@ def test_a_second_click_writes_only_what_changed(monkeypatch, tmp_path, capsys):
     # every score is what the first click wrote; only the hidden 公式计算 sheet gets its status line,
     # snapshot and 分档 table again (that sheet is not read, so nothing is known to be unchanged)
     assert [(a["start_row"], a["start_column"]) for a in writes] == []
-    assert len(tally) <= CALL_BUDGET - 2 * (17 - 3)
+    assert len(tally) <= CALL_BUDGET - 2 * (15 - 3)
 
 
 def stale(payload, row: int):

@@ -201,7 +201,8 @@ def _written_region(book, sheet: str) -> set[str]:
 
 def _in_tables(book, sheet: str, ref: str) -> bool:
     letters, row = X.split_ref(ref)
-    for name in (native.SNAPSHOT, native.BANDS_TABLE):  # the hidden formula sheet's tables, by their extent
+    # the hidden formula tables (the 公式计算 sheet's, each fund sheet's parsed targets), by their extent
+    for name in (native.SNAPSHOT, native.BANDS_TABLE, *(f"专项{n}_公式_解析" for n in range(1, 4))):
         extent = book.extent(name)
         if extent is not None and extent[0] == sheet:
             c1, r1, c2, r2 = X.split_range(extent[1])

@@ -198,6 +198,8 @@ class LiveBook:
 
     def write_values(self, values: Mapping[str, object]) -> None:
         for name, value in values.items():
+            if isinstance(value, Formula):  # the template's own formula: Excel computes it (see write_formulas)
+                continue
             entry = self._need(name)
             self._add(entry.sheet, B.piece(self._own_rect(entry), [[_cell_value(value)]]))
 
@@ -208,6 +210,8 @@ class LiveBook:
             raise ValueError(f"{len(rows)} rows do not fit {name}")
         c1, r1, _, _ = rect
         height, width = len(rows), max((len(row) for row in rows), default=0)
+        if rows and all(isinstance(v, Formula) for row in rows for v in row):
+            return  # a column of the template's own formulas: Excel computes them
         if height and width:
             self._add(entry.sheet, B.piece((c1, r1, c1 + width - 1, r1 + height - 1),
                                            [[_cell_value(v) for v in row] for row in rows]))
