@@ -40,26 +40,27 @@ class FittedBook:
 
     def write_range(self, name: str, rows: Sequence[Sequence[object]]) -> None:
         self._book.write_range(name, rows)
-        ref = self._book.locate(name)
-        if ref is None:
-            return
-        top, left = cell_position(ref.cell)
-        written = self._written.setdefault(ref.sheet, {})
-        for offset, row in enumerate(rows):
-            for i, value in enumerate(row):
-                written[cell_at(top + offset, left + i)] = value.cached if isinstance(value, Formula) else value
+        self._remember(name, [[v.cached if isinstance(v, Formula) else v for v in row] for row in rows])
 
-    def write_rows(self, name: str, rows: Sequence[Sequence[object]], width: int | None = None) -> None:
-        self._book.write_rows(name, rows, width)
+    def _remember(self, name: str, rows: Sequence[Sequence[object]]) -> tuple[str, int] | None:
+        """The cells `rows` went to from the named cell down; (sheet, top row), None if unnamed."""
         ref = self._book.locate(name)
         if ref is None:
-            return
+            return None
         top, left = cell_position(ref.cell)
         written = self._written.setdefault(ref.sheet, {})
         for offset, row in enumerate(rows):
             for i, value in enumerate(row):
                 written[cell_at(top + offset, left + i)] = value
-        self._reset.setdefault(ref.sheet, set()).update(range(top + len(rows), top + RESET_ROWS))
+        return ref.sheet, top
+
+    def write_rows(self, name: str, rows: Sequence[Sequence[object]], width: int | None = None) -> None:
+        self._book.write_rows(name, rows, width)
+        at = self._remember(name, rows)
+        if at is None:
+            return
+        sheet, top = at
+        self._reset.setdefault(sheet, set()).update(range(top + len(rows), top + RESET_ROWS))
 
     def fit(self) -> None:
         for sheet in sorted(set(self._written) | set(self._reset)):
